@@ -1,0 +1,203 @@
+"""``newsingest``: the command-line interface (stable: other tools call it).
+
+    newsingest clean PATH... [--format auto|html|text] [--url URL]
+    newsingest dedup IN.jsonl [--out OUT.jsonl]
+    newsingest run --input PATH [--db FILE]
+    newsingest report [--run RUN_ID] [--db FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pipeline import __version__
+from pipeline.settings import load_settings
+
+
+def _json_default(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def cmd_clean(args) -> int:
+    from pipeline.model import Quarantined
+    from pipeline.sources import iter_local_documents
+    from pipeline.stages import clean_raw
+
+    settings = load_settings(args.config)
+    failures = 0
+    for item in iter_local_documents(args.paths, settings.max_document_bytes):
+        if isinstance(item, Quarantined):
+            result = item
+        else:
+            if args.url:
+                item.url = args.url
+            result = clean_raw(item, settings, {}, force_format=None if args.format == "auto" else args.format)
+        if isinstance(result, Quarantined):
+            failures += 1
+            line = {"source": result.uri, "error": result.reason, "detail": result.detail}
+        else:
+            line = {
+                "source": result.uri, "title": result.title,
+                "published_at": result.published_at.isoformat() if result.published_at else None,
+                "authors": result.authors, "wire_agency": result.wire_agency, "language": result.language,
+                "body": result.body, "removed": [{"text": s.text, "reason": s.reason} for s in result.removed],
+                "url": result.url, "tags": result.tags, "summary": result.summary,
+            }
+        print(json.dumps(line, ensure_ascii=False), flush=True)
+    return 1 if failures else 0
+
+
+def cmd_dedup(args) -> int:
+    from pipeline.dedup import dedup_records
+
+    records = []
+    with open(args.input, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                if not isinstance(record.get("id"), (str, int)) or not isinstance(record.get("text"), str):
+                    raise ValueError('needs "id" (string) and "text" (string)')
+            except (json.JSONDecodeError, ValueError, AttributeError) as exc:
+                print(f"newsingest dedup: {args.input}:{number}: {exc}", file=sys.stderr)
+                return 2
+            records.append(record)
+    settings = load_settings(args.config)
+    results = dedup_records(records, threshold=settings.near_dup_threshold)
+    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    try:
+        for row in results:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+def _clean_shard(job):
+    from pipeline.stages import stage_clean
+
+    shard, site_lines, settings = job
+    return stage_clean(shard, site_lines, settings)
+
+
+def cmd_run(args) -> int:
+    from tqdm import tqdm
+
+    from pipeline import stages
+
+    settings = load_settings(args.config, db_path=args.db, home=args.home)
+    run_id = args.run_id or "cli__" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    progress = tqdm(total=6, desc="load", unit="stage", disable=args.quiet, file=sys.stderr)
+    files = sum(1 for _ in __import__("pipeline.sources.files", fromlist=["x"]).iter_input_files(args.input))
+    workers = settings.worker_count
+    shard_size = max(1, min(settings.shard_size, math.ceil(files / workers) if files else 1))
+    loaded = stages.stage_load(args.input, run_id, replace(settings, shard_size=shard_size))
+    progress.update(1)
+    progress.set_description(f"clean {loaded['to_clean']} docs")
+    jobs = [(shard, loaded["site_lines"], settings) for shard in loaded["shards"]]
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+            cleaned = list(pool.map(_clean_shard, jobs))
+    else:
+        cleaned = [_clean_shard(job) for job in jobs]
+    progress.update(1)
+    progress.set_description("dedup")
+    deduped = stages.stage_dedup(cleaned, run_id, settings)
+    progress.update(1)
+    progress.set_description("validate")
+    validated = stages.stage_validate(deduped, run_id, settings)
+    progress.update(1)
+    progress.set_description("land")
+    landed = stages.stage_land(loaded, cleaned, deduped, validated, run_id, settings)
+    progress.update(1)
+    progress.set_description("publish + report")
+    stages.stage_publish(settings)
+    report = stages.stage_report(run_id, settings, validated)
+    progress.update(1)
+    progress.close()
+    if not args.keep_staging:
+        from pipeline.staging import remove_run
+
+        remove_run(settings.staging_url, run_id)
+    print(format_summary(report))
+    return 0
+
+
+def format_summary(summary: dict) -> str:
+    return (
+        f"run {summary['run_id']}: {summary['article']} articles, {summary['duplicate']} duplicates, "
+        f"{summary['quarantined']} quarantined, {summary['unchanged']} unchanged\n"
+        f"corpus: {summary['corpus_articles']} articles, {summary['corpus_canonical']} canonical\n"
+        f"database: {summary['db']}\nreport: {summary.get('report', '-')}"
+    )
+
+
+def cmd_report(args) -> int:
+    from pipeline.stages import stage_report
+    from pipeline.store import read_connection
+
+    settings = load_settings(args.config, db_path=args.db, home=args.home)
+    run_id = args.run
+    if run_id is None:
+        with read_connection(settings.db_path) as con:
+            row = con.execute("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1").fetchone() if con else None
+        if row is None:
+            print(f"newsingest report: no runs in {settings.db_path}", file=sys.stderr)
+            return 2
+        run_id = row[0]
+    print(format_summary(stage_report(run_id, settings)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsingest", description="Clean, deduplicate, validate and land news articles in DuckDB.")
+    parser.add_argument("--version", action="version", version=f"newsingest {__version__}")
+    parser.add_argument("--config", help="TOML settings file (overrides defaults; NEWSINGEST_* variables override it)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    clean = sub.add_parser("clean", help="clean documents, print one JSON object per document")
+    clean.add_argument("paths", nargs="+", help="files or directories")
+    clean.add_argument("--format", choices=["auto", "html", "text"], default="auto")
+    clean.add_argument("--url", help="the page's URL (for metadata and ids)")
+    clean.set_defaults(func=cmd_clean)
+
+    dedup = sub.add_parser("dedup", help='near-duplicate clusters of {"id","text"} JSON lines')
+    dedup.add_argument("input", help="JSONL with id and text (optional url, published_at)")
+    dedup.add_argument("--out", help="output JSONL (default: standard output)")
+    dedup.set_defaults(func=cmd_dedup)
+
+    run = sub.add_parser("run", help="the whole flow without Airflow")
+    run.add_argument("--input", required=True, action="append", help="file or directory (repeatable)")
+    run.add_argument("--db", help="DuckDB file (default: <home>/newsingest.duckdb)")
+    run.add_argument("--home", help="folder for the database, staging and reports (default: ./var)")
+    run.add_argument("--run-id")
+    run.add_argument("--keep-staging", action="store_true")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=cmd_run)
+
+    report = sub.add_parser("report", help="write the HTML report of a run (default: the latest)")
+    report.add_argument("--run")
+    report.add_argument("--db")
+    report.add_argument("--home")
+    report.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

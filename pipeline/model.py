@@ -1,0 +1,75 @@
+"""Record types that flow through the stages.
+
+A raw document enters; it leaves as an :class:`Article` or as a :class:`Quarantined`
+record that names the stage and a snake_case reason code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(slots=True)
+class RawDocument:
+    raw_id: str
+    uri: str
+    domain: str
+    fetched_at: datetime
+    content_type: str  # "text/html", "text/plain" or "application/json" (one export record)
+    payload: bytes
+    encoding: str | None = None
+    url: str | None = None  # declared URL of the article (exports, feeds), not the file path
+    declared: dict = field(default_factory=dict)  # metadata an export supplies: title, published_at, authors
+
+
+@dataclass(slots=True)
+class RemovedSegment:
+    position: int
+    text: str
+    reason: str
+
+
+@dataclass(slots=True)
+class Article:
+    article_id: str
+    raw_id: str
+    uri: str
+    url: str | None
+    domain: str
+    title: str | None
+    published_at: datetime | None
+    authors: list[str]
+    wire_agency: str | None
+    language: str | None
+    tags: list[str]
+    summary: str | None
+    body: str
+    removed: list[RemovedSegment] = field(default_factory=list)
+
+    @property
+    def word_count(self) -> int:
+        return len(self.body.split())
+
+
+@dataclass(slots=True)
+class Quarantined:
+    raw_id: str
+    uri: str
+    stage: str
+    reason: str
+    detail: str
+
+
+class DocumentError(Exception):
+    """A problem with one document: becomes a quarantine row, never stops the batch."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail

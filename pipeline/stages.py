@@ -1,0 +1,373 @@
+"""The stages of one run, as functions of staging paths. The DAG's tasks and ``newsingest run``
+call exactly these, so both paths behave the same. Every function returns a small dict of
+paths and counts (what Airflow passes through XCom)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter, defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pipeline import __version__, staging
+from pipeline.model import Article, DocumentError, Quarantined, RawDocument
+from pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
+SITE_LINE_MAX_WORDS = 40
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """Naive datetimes are read as UTC (the source named no zone)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _quarantine_row(q: Quarantined) -> dict:
+    return {"raw_id": q.raw_id, "uri": q.uri, "stage": q.stage, "reason": q.reason, "detail": q.detail}
+
+
+# --------------------------------------------------------------------------- load
+
+def known_raw_ids(settings: Settings, raw_ids: list[str]) -> set[str]:
+    """Raw documents some earlier run already settled (rerun of known input)."""
+    from pipeline.store import read_connection
+
+    if not raw_ids:
+        return set()
+    with read_connection(settings.db_path, settings.lock_retry_seconds) as con:
+        if con is None:
+            return set()
+        import pyarrow as pa
+
+        con.register("batch_ids", pa.table({"raw_id": raw_ids}))
+        rows = con.execute(
+            "SELECT DISTINCT l.raw_id FROM run_ledger l JOIN batch_ids b USING (raw_id) WHERE l.outcome <> 'unchanged'"
+        ).fetchall()
+        return {r[0] for r in rows}
+
+
+def _site_line_keys(doc: RawDocument) -> set[str]:
+    from pipeline.clean.text import line_key
+
+    if doc.content_type != "text/plain":
+        return set()
+    text = doc.payload.decode("utf-8", errors="ignore")
+    return {key for line in text.splitlines() if (key := line_key(line)) and len(key.split()) <= SITE_LINE_MAX_WORDS}
+
+
+def stage_load(inputs: list[str], run_id: str, settings: Settings) -> dict:
+    """Read the input files into raw shards; settle known input and unreadable files at once."""
+    from pipeline.sources import iter_local_documents
+
+    out = staging.run_dir(settings.staging_url, run_id)
+    docs: list[RawDocument] = []
+    quarantined: list[dict] = []
+    seen: set[str] = set()
+    for item in iter_local_documents(inputs, settings.max_document_bytes):
+        if item.raw_id in seen:  # the same bytes twice in one run are one raw document
+            continue
+        seen.add(item.raw_id)
+        if isinstance(item, Quarantined):
+            quarantined.append(_quarantine_row(item))
+        else:
+            docs.append(item)
+    known = known_raw_ids(settings, [d.raw_id for d in docs] + [q["raw_id"] for q in quarantined])
+    unchanged = [{"raw_id": d.raw_id, "uri": d.uri, "outcome": "unchanged", "article_id": None, "reason": None} for d in docs if d.raw_id in known]
+    unchanged += [{"raw_id": q["raw_id"], "uri": q["uri"], "outcome": "unchanged", "article_id": None, "reason": None} for q in quarantined if q["raw_id"] in known]
+    docs = [d for d in docs if d.raw_id not in known]
+    quarantined = [q for q in quarantined if q["raw_id"] not in known]
+
+    site_counts: Counter[tuple[str, str]] = Counter()
+    for doc in docs:
+        for key in _site_line_keys(doc):
+            site_counts[(doc.domain, key)] += 1
+    site_rows = [{"domain": d, "line_key": k, "doc_count": n} for (d, k), n in site_counts.items()]
+
+    shards = []
+    for start in range(0, len(docs), settings.shard_size):
+        rows = [
+            {
+                "raw_id": d.raw_id, "uri": d.uri, "domain": d.domain, "fetched_at": d.fetched_at,
+                "content_type": d.content_type, "encoding": d.encoding, "url": d.url,
+                "declared": json.dumps(d.declared, ensure_ascii=False, default=str), "payload": d.payload,
+            }
+            for d in docs[start : start + settings.shard_size]
+        ]
+        shards.append(staging.write(f"{out}/raw/shard-{len(shards):05d}.parquet", rows, staging.RAW))
+    return {
+        "run_id": run_id,
+        "input": ",".join(map(str, inputs)),
+        "shards": shards,
+        "quarantine": staging.write(f"{out}/load/quarantine.parquet", quarantined, staging.QUARANTINE),
+        "unchanged": staging.write(f"{out}/load/unchanged.parquet", unchanged, staging.LEDGER),
+        "site_lines": staging.write(f"{out}/load/site_lines.parquet", site_rows, staging.SITE_LINES),
+        "documents": len(docs) + len(quarantined) + len(unchanged),
+        "to_clean": len(docs),
+    }
+
+
+# --------------------------------------------------------------------------- clean
+
+def site_boilerplate(settings: Settings, site_lines_url: str) -> dict[str, frozenset[str]]:
+    """Per domain, the lines that this batch and the stored history together repeat often enough."""
+    from pipeline.store import read_connection
+
+    counts: Counter[tuple[str, str]] = Counter()
+    for row in staging.read(site_lines_url):
+        counts[(row["domain"], row["line_key"])] += row["doc_count"]
+    with read_connection(settings.db_path, settings.lock_retry_seconds) as con:
+        if con is not None and counts:
+            import pyarrow as pa
+
+            con.register("batch_domains", pa.table({"domain": sorted({d for d, _ in counts})}))
+            for domain, key, n in con.execute("SELECT domain, line_key, doc_count FROM site_lines JOIN batch_domains USING (domain)").fetchall():
+                counts[(domain, key)] += n
+    learned: dict[str, set[str]] = defaultdict(set)
+    for (domain, key), n in counts.items():
+        if n >= settings.site_repeat_min_docs and domain != "local":
+            learned[domain].add(key)
+    return {domain: frozenset(keys) for domain, keys in learned.items()}
+
+
+def raw_from_row(row: dict) -> RawDocument:
+    return RawDocument(
+        raw_id=row["raw_id"], uri=row["uri"], domain=row["domain"], fetched_at=row["fetched_at"],
+        content_type=row["content_type"], payload=row["payload"], encoding=row["encoding"], url=row["url"],
+        declared=json.loads(row["declared"] or "{}"),
+    )
+
+
+def article_row(article: Article) -> dict:
+    from pipeline.clean import content_hash
+
+    return {
+        "article_id": article.article_id, "raw_id": article.raw_id, "uri": article.uri, "url": article.url,
+        "domain": article.domain, "title": article.title, "published_at": utc(article.published_at),
+        "authors": article.authors, "wire_agency": article.wire_agency, "language": article.language,
+        "tags": article.tags, "summary": article.summary, "body": article.body,
+        "word_count": article.word_count, "content_hash": content_hash(article.body),
+    }
+
+
+def clean_raw(raw: RawDocument, settings: Settings, boilerplate: dict[str, frozenset[str]], force_format: str | None = None) -> Article | Quarantined:
+    from pipeline.clean import clean_document
+
+    try:
+        return clean_document(
+            raw,
+            min_body_words=settings.min_body_words,
+            site_boilerplate=boilerplate.get(raw.domain, frozenset()),
+            force_format=force_format,
+            time_limit_seconds=settings.max_clean_seconds,
+        )
+    except DocumentError as exc:
+        return Quarantined(raw.raw_id, raw.uri, "clean", exc.reason, exc.detail)
+    except Exception as exc:  # an extractor bug must cost one document, not the batch
+        log.exception("unexpected error cleaning %s", raw.uri)
+        return Quarantined(raw.raw_id, raw.uri, "clean", "cleaner_error", f"{type(exc).__name__}: {exc}"[:500])
+
+
+def stage_clean(shard_url: str, site_lines_url: str, settings: Settings) -> dict:
+    boilerplate = site_boilerplate(settings, site_lines_url)
+    articles, removed, quarantined = [], [], []
+    for row in staging.read(shard_url):
+        result = clean_raw(raw_from_row(row), settings, boilerplate)
+        if isinstance(result, Quarantined):
+            quarantined.append(_quarantine_row(result))
+            continue
+        articles.append(article_row(result))
+        removed.extend(
+            {"article_id": result.article_id, "raw_id": result.raw_id, "position": s.position, "text": s.text, "reason": s.reason}
+            for s in result.removed
+        )
+    base = shard_url.removesuffix(".parquet").replace("/raw/", "/clean/")
+    return {
+        "articles": staging.write(f"{base}.articles.parquet", articles, staging.ARTICLE),
+        "removed": staging.write(f"{base}.removed.parquet", removed, staging.REMOVED),
+        "quarantine": staging.write(f"{base}.quarantine.parquet", quarantined, staging.QUARANTINE),
+        "cleaned": len(articles),
+        "quarantined": len(quarantined),
+    }
+
+
+# --------------------------------------------------------------------------- dedup
+
+def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> dict:
+    """Exact, near-duplicate and story levels, against this batch and the stored history."""
+    from pipeline.dedup.history import StoredIndex
+    from pipeline.dedup.near import UnionFind, fingerprint, links_to_history, links_within
+    from pipeline.dedup.story import same_story, story_terms
+
+    out = staging.run_dir(settings.staging_url, run_id)
+    rows = staging.read_many([r["articles"] for r in clean_results], staging.ARTICLE)
+    rows.sort(key=lambda r: (r["article_id"], r["raw_id"]))
+    # One row per article_id: the same URL (or, without one, the same body) twice in a batch.
+    unique, same_id = [], []
+    for row in rows:
+        if unique and unique[-1]["article_id"] == row["article_id"]:
+            same_id.append({"raw_id": row["raw_id"], "uri": row["uri"], "outcome": "duplicate", "article_id": row["article_id"], "reason": "same_article_id"})
+        else:
+            unique.append(row)
+    prints = [fingerprint(r["article_id"], r["content_hash"], r["body"]) for r in unique]
+    links = links_within(prints, settings.near_dup_threshold)
+    terms = {r["article_id"]: story_terms(r["title"], r["body"]) for r in unique}
+    when = {r["article_id"]: r["published_at"] for r in unique}
+    batch_ids = set(terms)
+    stored_groups: dict[str, str] = {}
+    stored_stories: dict[str, str] = {}
+    members: dict[str, dict] = {}
+    with StoredIndex(settings) as history:
+        if history.available:
+            links += links_to_history(prints, history.candidates, history.fingerprints, settings.near_dup_threshold)
+            story_candidates = history.story_candidates(terms)
+        else:
+            story_candidates = {}
+        uf = UnionFind()
+        for r in unique:
+            uf.find(r["article_id"])
+        best: dict[str, tuple[float, str, str]] = {}
+        for link in links:
+            uf.union(link.a, link.b)
+            for x, y in ((link.a, link.b), (link.b, link.a)):
+                if x in batch_ids and link.similarity > best.get(x, (-1.0, "", ""))[0]:
+                    best[x] = (link.similarity, link.method, y)
+        stored_touched = {k for link in links for k in (link.a, link.b) if k not in batch_ids}
+        if history.available and stored_touched:
+            for member in history.cluster_members(stored_touched):
+                members[member["article_id"]] = member
+                uf.union(member["article_id"], member["dup_cluster_id"])
+                stored_groups[member["article_id"]] = member["dup_cluster_id"]
+        # Story level: batch against batch, then against stored candidates.
+        sf = UnionFind()
+        ids = sorted(batch_ids)
+        for i, a in enumerate(ids):
+            sf.find(a)
+            for b in ids[i + 1 :]:
+                if same_story(terms[a], terms[b], when[a], when[b], settings.story_min_shared_terms, settings.story_window_days):
+                    sf.union(a, b)
+        for a, candidates in story_candidates.items():
+            for stored in candidates:
+                if same_story(terms[a], stored["terms"], when[a], stored["published_at"], settings.story_min_shared_terms, settings.story_window_days):
+                    sf.union(a, stored["article_id"])
+                    sf.union(stored["article_id"], stored["story_id"])
+                    stored_stories[stored["article_id"]] = stored["story_id"]
+        story_touched = {k for k in stored_stories}
+        if history.available and story_touched:
+            for member in history.story_members({stored_stories[k] for k in story_touched}):
+                sf.union(member["article_id"], member["story_id"])
+                members.setdefault(member["article_id"], member)
+    sample_of = {fp.key: fp.samples.tolist() for fp in prints}
+    deduped = []
+    for r in unique:
+        similarity, method, linked_to = best.get(r["article_id"], (None, None, None))
+        deduped.append({
+            **r,
+            "dup_group": uf.find(r["article_id"]),
+            "similarity": similarity, "method": method, "linked_to": linked_to,
+            "story_group": sf.find(r["article_id"]),
+            "story_terms": terms[r["article_id"]],
+            "samples": sample_of[r["article_id"]],
+        })
+    member_rows = [
+        {
+            "article_id": m["article_id"], "dup_group": uf.find(m["article_id"]), "story_group": sf.find(m["article_id"]),
+            "published_at": m["published_at"], "word_count": m["word_count"], "domain": m["domain"], "wire_agency": m["wire_agency"],
+        }
+        for m in members.values()
+    ]
+    groups = {d["dup_group"] for d in deduped}
+    return {
+        "articles": staging.write(f"{out}/dedup/articles.parquet", deduped, staging.DEDUPED),
+        "members": staging.write(f"{out}/dedup/members.parquet", member_rows, staging.MEMBER),
+        "same_id": staging.write(f"{out}/dedup/same_id.parquet", same_id, staging.LEDGER),
+        "articles_in": len(rows),
+        "unique": len(unique),
+        "clusters": len(groups),
+        "links": len(links),
+    }
+
+
+# --------------------------------------------------------------------------- validate
+
+VALIDATED_COLUMNS = [
+    "article_id", "raw_id", "url", "domain", "title", "published_at", "authors", "wire_agency",
+    "language", "tags", "summary", "body", "word_count", "content_hash",
+]
+
+
+def stage_validate(dedup_result: dict, run_id: str, settings: Settings, now: datetime | None = None) -> dict:
+    """Great Expectations on the batch; failing rows go to quarantine naming the expectation."""
+    import pandas as pd
+
+    from pipeline.validate import DEFAULT_SUITE_PATH, validate_articles
+
+    out = staging.run_dir(settings.staging_url, run_id)
+    table = staging.read_table(dedup_result["articles"])
+    frame = table.select(VALIDATED_COLUMNS).to_pandas()
+    if frame.empty:
+        frame = pd.DataFrame({c: pd.Series(dtype="object") for c in VALIDATED_COLUMNS})
+        frame["published_at"] = pd.Series(dtype="datetime64[us, UTC]")
+    docs_dir = Path(settings.report_dir) / "data_docs"
+    report = validate_articles(frame, suite_path=DEFAULT_SUITE_PATH, run_id=run_id, now=now, docs_dir=docs_dir)
+    quarantined, failed_rows = [], set()
+    for failure in report.row_failures:
+        if failure.row_index in failed_rows:
+            continue
+        failed_rows.add(failure.row_index)
+        row = table.slice(failure.row_index, 1).select(["raw_id", "uri"]).to_pylist()[0]
+        quarantined.append({"raw_id": row["raw_id"], "uri": row["uri"], "stage": "validate", "reason": failure.expectation, "detail": f"{failure.column}: {failure.detail}"})
+    if not report.success:
+        raise BatchValidationError(report.suite, [r for r in report.results if r["level"] == "batch" and not r["success"]])
+    return {
+        "quarantine": staging.write(f"{out}/validate/quarantine.parquet", quarantined, staging.QUARANTINE),
+        "results": staging.write(f"{out}/validate/results.parquet", report.results, staging.VALIDATION),
+        "docs_index": report.docs_index,
+        "success": report.success,
+        "warnings": report.warnings,
+        "quarantined": len(quarantined),
+    }
+
+
+class BatchValidationError(RuntimeError):
+    """A batch-level expectation marked 'fail' did not hold: nothing of the batch is landed."""
+
+    def __init__(self, suite: str, failed: list[dict]):
+        names = ", ".join(f"{r['expectation']}({r['column'] or 'table'}) observed {r['observed_value']}" for r in failed)
+        super().__init__(f"suite {suite!r}: batch expectations failed: {names}")
+        self.failed = failed
+
+
+# --------------------------------------------------------------------------- land, publish, report
+
+def stage_land(load_result: dict, clean_results: list[dict], dedup_result: dict, validate_result: dict, run_id: str, settings: Settings) -> dict:
+    from pipeline.store.land import land_batch
+
+    return land_batch(
+        run_id=run_id,
+        input_description=load_result["input"],
+        settings=settings,
+        articles_url=dedup_result["articles"],
+        members_url=dedup_result["members"],
+        removed_urls=[r["removed"] for r in clean_results],
+        quarantine_urls=[load_result["quarantine"]] + [r["quarantine"] for r in clean_results] + [validate_result["quarantine"]],
+        ledger_urls=[load_result["unchanged"], dedup_result["same_id"]],
+        site_lines_url=load_result["site_lines"],
+        validation_url=validate_result["results"],
+        validation_success=validate_result["success"],
+        pipeline_version=__version__,
+    )
+
+
+def stage_publish(settings: Settings) -> dict:
+    from pipeline.store.publish import publish
+
+    return publish(settings)
+
+
+def stage_report(run_id: str, settings: Settings, validate_result: dict | None = None) -> dict:
+    from pipeline.report import write_run_report
+
+    return write_run_report(run_id, settings, docs_index=(validate_result or {}).get("docs_index"))

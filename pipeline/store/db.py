@@ -1,0 +1,91 @@
+"""Connections and migrations.
+
+The writer (the land stage) is the only read-write user of the file; every other stage opens it
+read-only for as short a time as possible. DuckDB allows one writing process at a time, so both
+retry with backoff while another process holds the lock.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "duckdb"
+MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "database is locked")
+
+
+def migrations(schema_dir: Path = SCHEMA_DIR) -> list[tuple[int, Path]]:
+    found = []
+    for path in sorted(schema_dir.glob("*.sql")):
+        match = MIGRATION_NAME.match(path.name)
+        if not match:
+            raise ValueError(f"migration file {path.name!r} must be named NNN_name.sql")
+        found.append((int(match.group(1)), path))
+    versions = [v for v, _ in found]
+    if versions != list(range(1, len(versions) + 1)):
+        raise ValueError(f"migrations must be numbered 1..N without gaps, found {versions}")
+    return found
+
+
+def migrate(con: duckdb.DuckDBPyConnection, schema_dir: Path = SCHEMA_DIR) -> int:
+    """Apply pending migrations in order, each in its own transaction. Returns the schema version."""
+    con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ DEFAULT now())")
+    current = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+    for version, path in migrations(schema_dir):
+        if version <= current:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(path.read_text(encoding="utf-8"))
+            con.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)", [version, path.name])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        current = version
+    return current
+
+
+def _open(path: Path, read_only: bool, retry_seconds: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + retry_seconds
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if not any(marker in str(exc) for marker in LOCK_MARKERS) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+@contextmanager
+def connect(path: str | Path, retry_seconds: float = 60.0):
+    """Read-write connection with the schema migrated."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = _open(path, False, retry_seconds)
+    try:
+        migrate(con)
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def read_connection(path: str | Path, retry_seconds: float = 60.0):
+    """Read-only connection, or None when the database does not exist yet."""
+    path = Path(path)
+    if not path.exists():
+        yield None
+        return
+    con = _open(path, True, retry_seconds)
+    try:
+        yield con
+    finally:
+        con.close()

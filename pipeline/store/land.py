@@ -1,0 +1,183 @@
+"""Land: the only writer. One transaction per batch, bulk (Arrow tables registered in DuckDB),
+upserts keyed on stable ids, so a rerun leaves the same state."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timezone
+
+import pyarrow as pa
+
+from pipeline import staging
+from pipeline.dedup.canonical import Member, choose_canonical
+from pipeline.settings import Settings
+from pipeline.store.db import connect
+
+ARTICLE_COLUMNS = (
+    "article_id, raw_id, url, domain, title, published_at, authors, wire_agency, language, tags, summary, body, "
+    "word_count, content_hash, dup_cluster_id, is_canonical, story_id, run_id, pipeline_version, ingested_at, uri"
+)
+
+
+def _elect(batch: list[dict], members: list[dict]) -> tuple[dict[str, tuple[str, bool]], dict[str, str]]:
+    """Canonical per near-duplicate group and story id per story group, over batch + stored members."""
+    groups: dict[str, list[dict]] = defaultdict(list)
+    stories: dict[str, list[str]] = defaultdict(list)
+    for row in batch + members:
+        groups[row["dup_group"]].append(row)
+        stories[row["story_group"]].append(row["article_id"])
+    cluster: dict[str, tuple[str, bool]] = {}
+    for rows in groups.values():
+        chosen = choose_canonical([
+            Member(r["article_id"], r["published_at"], r["word_count"], r["domain"] or "", r["wire_agency"]) for r in rows
+        ])
+        for r in rows:
+            cluster[r["article_id"]] = (chosen.article_id, r["article_id"] == chosen.article_id)
+    story = {a: min(ids) for ids in stories.values() for a in ids}
+    return cluster, story
+
+
+def land_batch(
+    *,
+    run_id: str,
+    input_description: str,
+    settings: Settings,
+    articles_url: str,
+    members_url: str,
+    removed_urls: list[str],
+    quarantine_urls: list[str],
+    ledger_urls: list[str],
+    site_lines_url: str,
+    validation_url: str,
+    validation_success: bool,
+    pipeline_version: str,
+) -> dict:
+    now = datetime.now(timezone.utc)
+    quarantine = staging.read_many(quarantine_urls, staging.QUARANTINE)
+    quarantined_raw = {q["raw_id"] for q in quarantine}
+    batch = [r for r in staging.read(articles_url) if r["raw_id"] not in quarantined_raw]
+    members = staging.read(members_url)
+    cluster, story = _elect(batch, members)
+
+    landed_ids = {r["article_id"] for r in batch}
+    articles = [
+        {
+            **{k: r[k] for k in staging.ARTICLE.names},
+            "dup_cluster_id": cluster[r["article_id"]][0], "is_canonical": cluster[r["article_id"]][1],
+            "story_id": story[r["article_id"]], "run_id": run_id, "pipeline_version": pipeline_version, "ingested_at": now,
+        }
+        for r in batch
+    ]
+    updates = [
+        {"article_id": m["article_id"], "dup_cluster_id": cluster[m["article_id"]][0], "is_canonical": cluster[m["article_id"]][1], "story_id": story[m["article_id"]]}
+        for m in members
+    ]
+    links = [
+        {"article_id": r["article_id"], "linked_to": r["linked_to"], "similarity": r["similarity"], "method": r["method"]}
+        for r in batch if r["linked_to"]
+    ]
+    removed = [r for r in staging.read_many(removed_urls, staging.REMOVED) if r["article_id"] in landed_ids]
+    samples = [(r["article_id"], h) for r in batch for h in r["samples"]]
+    terms = [(r["article_id"], t) for r in batch for t in r["story_terms"]]
+    ledger = staging.read_many(ledger_urls, staging.LEDGER)
+    ledger += [{"raw_id": q["raw_id"], "uri": q["uri"], "outcome": "quarantined", "article_id": None, "reason": q["reason"]} for q in quarantine]
+    ledger += [
+        {"raw_id": r["raw_id"], "uri": r["uri"], "outcome": "article" if cluster[r["article_id"]][1] else "duplicate",
+         "article_id": r["article_id"], "reason": None if cluster[r["article_id"]][1] else r["method"] or "cluster"}
+        for r in batch
+    ]
+    # A raw document quarantined at two stages is one outcome: the first stage's reason.
+    seen: set[str] = set()
+    ledger = [row for row in ledger if not (row["raw_id"] in seen or seen.add(row["raw_id"]))]
+    seen.clear()
+    quarantine = [q for q in quarantine if not (q["raw_id"] in seen or seen.add(q["raw_id"]))]
+    counts = {o: sum(1 for row in ledger if row["outcome"] == o) for o in ("article", "duplicate", "quarantined", "unchanged")}
+
+    tables = {
+        "batch_articles": pa.Table.from_pylist(articles, schema=pa.schema(list(staging.ARTICLE) + [
+            ("dup_cluster_id", pa.string()), ("is_canonical", pa.bool_()), ("story_id", pa.string()),
+            ("run_id", pa.string()), ("pipeline_version", pa.string()), ("ingested_at", staging.TS)])),
+        "batch_updates": pa.Table.from_pylist(updates, schema=pa.schema([
+            ("article_id", pa.string()), ("dup_cluster_id", pa.string()), ("is_canonical", pa.bool_()), ("story_id", pa.string())])),
+        "batch_links": pa.Table.from_pylist(links, schema=pa.schema([
+            ("article_id", pa.string()), ("linked_to", pa.string()), ("similarity", pa.float64()), ("method", pa.string())])),
+        "batch_removed": pa.Table.from_pylist(removed, schema=staging.REMOVED),
+        "batch_samples": pa.table({"article_id": [a for a, _ in samples], "hash": pa.array([h for _, h in samples], pa.uint64())}),
+        "batch_terms": pa.table({"article_id": [a for a, _ in terms], "term": pa.array([t for _, t in terms], pa.string())}),
+        "batch_quarantine": pa.Table.from_pylist(quarantine, schema=staging.QUARANTINE),
+        "batch_ledger": pa.Table.from_pylist(ledger, schema=staging.LEDGER),
+        "batch_site_lines": staging.read_table(site_lines_url),
+        "batch_validation": staging.read_table(validation_url),
+    }
+    with connect(settings.db_path, settings.lock_retry_seconds) as con:
+        for name, table in tables.items():
+            con.register(name, table)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            _write(con, run_id, input_description, pipeline_version, now, counts, validation_success)
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("CHECKPOINT")
+    return {"run_id": run_id, **counts, "documents": len(ledger), "removed_segments": len(removed)}
+
+
+def _write(con, run_id, input_description, version, now, counts, validation_success) -> None:
+    params = {"run_id": run_id, "version": version, "now": now}
+    con.execute(f"INSERT OR REPLACE INTO articles ({ARTICLE_COLUMNS}) SELECT {ARTICLE_COLUMNS} FROM batch_articles")
+    con.execute(
+        "UPDATE articles SET dup_cluster_id = u.dup_cluster_id, is_canonical = u.is_canonical, story_id = u.story_id "
+        "FROM batch_updates u WHERE articles.article_id = u.article_id"
+    )
+    con.execute("INSERT OR REPLACE INTO dup_links SELECT article_id, linked_to, similarity, method FROM batch_links")
+    # duplicates: every non-canonical member of a touched cluster, with the similarity of its verified link.
+    con.execute(
+        """
+        DELETE FROM duplicates WHERE article_id IN (
+            SELECT article_id FROM batch_articles UNION SELECT article_id FROM batch_updates)
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO duplicates (article_id, canonical_id, similarity, method, run_id)
+        SELECT a.article_id, a.dup_cluster_id, coalesce(l.similarity, 1.0), coalesce(l.method, 'cluster'), $run_id
+        FROM articles a LEFT JOIN dup_links l USING (article_id)
+        WHERE NOT a.is_canonical AND a.article_id IN (
+            SELECT article_id FROM batch_articles UNION SELECT article_id FROM batch_updates)
+        """,
+        {"run_id": run_id},
+    )
+    con.execute(
+        "INSERT OR REPLACE INTO removed_segments SELECT article_id, position, text, reason, $run_id FROM batch_removed",
+        {"run_id": run_id},
+    )
+    con.execute("DELETE FROM shingle_samples WHERE article_id IN (SELECT article_id FROM batch_articles)")
+    con.execute("INSERT INTO shingle_samples SELECT hash, article_id FROM batch_samples")
+    con.execute("DELETE FROM story_terms WHERE article_id IN (SELECT article_id FROM batch_articles)")
+    con.execute("INSERT INTO story_terms SELECT term, article_id FROM batch_terms")
+    con.execute(
+        "INSERT OR IGNORE INTO quarantine SELECT raw_id, uri, stage, reason, detail, $run_id, $version, $now FROM batch_quarantine",
+        params,
+    )
+    con.execute(
+        """
+        INSERT INTO site_lines SELECT domain, line_key, doc_count FROM batch_site_lines
+        ON CONFLICT (domain, line_key) DO UPDATE SET doc_count = site_lines.doc_count + excluded.doc_count
+        """
+    )
+    con.execute("INSERT OR REPLACE INTO run_ledger SELECT $run_id, raw_id, uri, outcome, article_id, reason FROM batch_ledger", {"run_id": run_id})
+    con.execute("DELETE FROM validation_results WHERE run_id = $run_id", {"run_id": run_id})
+    con.execute(
+        'INSERT INTO validation_results SELECT $run_id, suite, expectation, "column", success, observed_value, unexpected_count, level, $now FROM batch_validation',
+        {"run_id": run_id, "now": now},
+    )
+    con.execute(
+        """
+        INSERT OR REPLACE INTO runs (run_id, started_at, finished_at, input, pipeline_version, documents, articles,
+                                     duplicates, quarantined, unchanged, validation_success, status)
+        VALUES ($run_id, coalesce((SELECT started_at FROM runs WHERE run_id = $run_id), $now), $now, $input, $version,
+                $documents, $article, $duplicate, $quarantined, $unchanged, $validation_success, 'landed')
+        """,
+        {**params, "input": input_description, "documents": sum(counts.values()), **counts, "validation_success": validation_success},
+    )
