@@ -87,7 +87,8 @@ def stage_load(inputs: list[str], run_id: str, settings: Settings) -> dict:
     site_rows = [{"domain": d, "line_key": k, "doc_count": n} for (d, k), n in site_counts.items()]
 
     shards = []
-    for start in range(0, len(docs), settings.shard_size):
+    # At least one shard, even an empty one, so a mapped clean task always has work to map over.
+    for start in range(0, max(len(docs), 1), settings.shard_size):
         rows = [
             {
                 "raw_id": d.raw_id, "uri": d.uri, "domain": d.domain, "fetched_at": d.fetched_at,

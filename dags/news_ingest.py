@@ -1,0 +1,98 @@
+"""news_ingest: files -> clean -> dedup -> validate -> land -> publish -> report.
+
+Thin wiring over ``pipeline.stages``: each task body is a call into the library. Data moves
+between tasks as Parquet files in a run-scoped staging area; XCom carries paths and counts.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pendulum
+from airflow.sdk import Param, dag, task
+
+SAMPLE_CORPUS = Path(__file__).resolve().parents[1] / "pipeline" / "sample_corpus"
+WRITER_POOL = "duckdb_writer"
+
+
+def _settings():
+    from pipeline.settings import load_settings
+
+    return load_settings()
+
+
+@dag(
+    dag_id="news_ingest",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,  # dedup reads the history the previous run landed
+    tags=["news", "ingest", "duckdb"],
+    params={
+        "input": Param(os.environ.get("NEWSINGEST_INPUT", str(SAMPLE_CORPUS)), type="string", description="a file or a directory of articles"),
+    },
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=20), "retry_exponential_backoff": True},
+    doc_md=__doc__,
+)
+def news_ingest():
+    @task
+    def load(params=None, run_id=None) -> dict:
+        from pipeline.stages import stage_load
+
+        return stage_load([params["input"]], run_id, _settings())
+
+    @task
+    def shards(loaded: dict) -> list[dict]:
+        return [{"shard": shard, "site_lines": loaded["site_lines"]} for shard in loaded["shards"]]
+
+    @task(max_active_tis_per_dagrun=4)
+    def clean(shard: str, site_lines: str) -> dict:
+        from pipeline.stages import stage_clean
+
+        return stage_clean(shard, site_lines, _settings())
+
+    @task
+    def dedup(cleaned, run_id=None) -> dict:
+        from pipeline.stages import stage_dedup
+
+        return stage_dedup(list(cleaned), run_id, _settings())
+
+    @task
+    def validate(deduped: dict, run_id=None) -> dict:
+        from pipeline.stages import stage_validate
+
+        return stage_validate(deduped, run_id, _settings())
+
+    @task(pool=WRITER_POOL)
+    def land(loaded: dict, cleaned, deduped: dict, validated: dict, run_id=None) -> dict:
+        from pipeline.stages import stage_land
+
+        return stage_land(loaded, list(cleaned), deduped, validated, run_id, _settings())
+
+    @task
+    def publish(landed: dict) -> dict:
+        from pipeline.stages import stage_publish
+
+        return stage_publish(_settings())
+
+    @task
+    def report(landed: dict, validated: dict, published: dict, run_id=None) -> dict:
+        from pipeline.staging import remove_run
+        from pipeline.stages import stage_report
+
+        settings = _settings()
+        summary = stage_report(run_id, settings, validated)
+        remove_run(settings.staging_url, run_id)
+        return summary
+
+    loaded = load()
+    cleaned = clean.expand_kwargs(shards(loaded))
+    deduped = dedup(cleaned)
+    validated = validate(deduped)
+    landed = land(loaded, cleaned, deduped, validated)
+    report(landed, validated, publish(landed))
+
+
+news_ingest()
