@@ -90,6 +90,7 @@ def _clean(raw: RawDocument, min_body_words: int, site_boilerplate: frozenset[st
     authors: list[str] = []
     tags: list[str] = []
     title_hint = None
+    credits: list[str] = []
     if fmt == "json":
         record = json.loads(text)
         html = next((record[f] for f in ("html", "raw_html") if isinstance(record.get(f), str)), None)
@@ -114,6 +115,7 @@ def _clean(raw: RawDocument, min_body_words: int, site_boilerplate: frozenset[st
         authors = authors or extraction.authors
         tags = tags or extraction.tags
         language, summary = extraction.language, extraction.summary
+        credits = extraction.credits
     result = clean_text(text, title_hint=title_hint, site_boilerplate=site_boilerplate, book=book)
     body_words = len(result.body.split())
     if body_words < min_body_words:
@@ -123,9 +125,9 @@ def _clean(raw: RawDocument, min_body_words: int, site_boilerplate: frozenset[st
             raise DocumentError("invalid_published_at", result.date_error)
         published_at = result.published_at
     authors = authors or result.authors
-    credit_lines = [s.text for s in result.removed if s.reason in ("copyright_footer", "byline", "media_placeholder")]
+    credit_lines = [s.text for s in result.removed if s.reason in ("copyright_footer", "byline", "media_placeholder", "wire_credit")]
     credit_lines += result.body.splitlines()[-2:]
-    wire_agency = detect_wire_agency(book, result.dateline_lines, credit_lines + [", ".join(authors)])
+    wire_agency = detect_wire_agency(book, result.dateline_lines, credit_lines + credits + [", ".join(authors)])
     canonical = canonical_url(url)
     return Article(
         article_id=article_id_for(canonical, result.body),

@@ -26,6 +26,7 @@ class HtmlExtraction:
     tags: list[str] = field(default_factory=list)
     language: str | None = None
     summary: str | None = None
+    credits: list[str] = field(default_factory=list)  # raw author strings: agencies appear here
 
 
 def _declared(tree) -> dict:
@@ -112,4 +113,5 @@ def extract_html(html: str, url: str | None = None) -> HtmlExtraction:
         tags=list(dict.fromkeys(tags)),
         language=declared.get("language"),
         summary=declared.get("summary") or document.description,
+        credits=declared["authors"] + ([document.author] if document.author else []),
     )
