@@ -151,7 +151,8 @@ def cmd_report(args) -> int:
     run_id = args.run
     if run_id is None:
         with read_connection(settings.db_path) as con:
-            row = con.execute("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1").fetchone() if con else None
+            rows = con.execute("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1").fetchall() if con else []
+            row = rows[0] if rows else None
         if row is None:
             print(f"newsingest report: no runs in {settings.db_path}", file=sys.stderr)
             return 2

@@ -301,16 +301,17 @@ VALIDATED_COLUMNS = [
 
 def stage_validate(dedup_result: dict, run_id: str, settings: Settings, now: datetime | None = None) -> dict:
     """Great Expectations on the batch; failing rows go to quarantine naming the expectation."""
-    import pandas as pd
-
     from pipeline.validate import DEFAULT_SUITE_PATH, validate_articles
 
     out = staging.run_dir(settings.staging_url, run_id)
     table = staging.read_table(dedup_result["articles"])
+    if table.num_rows == 0:  # a rerun of known input: nothing to validate, nothing recorded
+        return {
+            "quarantine": staging.write(f"{out}/validate/quarantine.parquet", [], staging.QUARANTINE),
+            "results": staging.write(f"{out}/validate/results.parquet", [], staging.VALIDATION),
+            "docs_index": None, "success": True, "warnings": [], "quarantined": 0,
+        }
     frame = table.select(VALIDATED_COLUMNS).to_pandas()
-    if frame.empty:
-        frame = pd.DataFrame({c: pd.Series(dtype="object") for c in VALIDATED_COLUMNS})
-        frame["published_at"] = pd.Series(dtype="datetime64[us, UTC]")
     docs_dir = Path(settings.report_dir) / "data_docs"
     report = validate_articles(frame, suite_path=DEFAULT_SUITE_PATH, run_id=run_id, now=now, docs_dir=docs_dir)
     quarantined, failed_rows = [], set()

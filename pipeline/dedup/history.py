@@ -27,7 +27,7 @@ class StoredIndex:
         self._context = read_connection(self.settings.db_path, self.settings.lock_retry_seconds)
         self.con = self._context.__enter__()
         if self.con is not None:
-            self.available = bool(self.con.execute("SELECT count(*) FROM articles").fetchone()[0])
+            self.available = bool(self.con.execute("SELECT count(*) FROM articles").fetchall()[0][0])
         return self
 
     def __exit__(self, *exc) -> None:

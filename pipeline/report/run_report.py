@@ -25,8 +25,8 @@ def run_summary(run_id: str, settings: Settings) -> dict:
         if con is None:
             raise FileNotFoundError(f"no database at {settings.db_path}")
         outcomes = dict(con.execute(QUERIES["Outcomes of this run"], {"run_id": run_id}).fetchall())
-        canonical = con.execute("SELECT count(*) FROM canonical_articles").fetchone()[0]
-        total = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+        canonical = con.execute("SELECT count(*) FROM canonical_articles").fetchall()[0][0]
+        total = con.execute("SELECT count(*) FROM articles").fetchall()[0][0]
     return {
         "run_id": run_id,
         **{k: outcomes.get(k, 0) for k in ("article", "duplicate", "quarantined", "unchanged")},

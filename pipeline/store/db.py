@@ -35,7 +35,7 @@ def migrations(schema_dir: Path = SCHEMA_DIR) -> list[tuple[int, Path]]:
 def migrate(con: duckdb.DuckDBPyConnection, schema_dir: Path = SCHEMA_DIR) -> int:
     """Apply pending migrations in order, each in its own transaction. Returns the schema version."""
     con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ DEFAULT now())")
-    current = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+    current = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
     for version, path in migrations(schema_dir):
         if version <= current:
             continue

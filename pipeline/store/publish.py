@@ -35,5 +35,5 @@ def publish(settings: Settings) -> dict:
             con.execute(f"COPY (SELECT * FROM {table}) TO '{partial}' (FORMAT parquet, COMPRESSION zstd)")
             os.replace(partial, target)
             exports[table] = str(target)
-        canonical = con.execute("SELECT count(*) FROM canonical_articles").fetchone()[0]
+        canonical = con.execute("SELECT count(*) FROM canonical_articles").fetchall()[0][0]
     return {"replica": str(replica), "exports": exports, "canonical_articles": canonical}

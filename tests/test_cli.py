@@ -1,0 +1,79 @@
+"""The stable command-line interface, run as a user runs it (a real process)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from tests.conftest import SAMPLE_CORPUS
+
+NEWSINGEST = [sys.executable, "-m", "pipeline.cli"]
+SEED_BOILERPLATE = ["cookies on our site", "LEAVE A REPLY", "Daily Newsletter", "All rights reserved", "All Rights Reserved", "Read and Post Comments"]
+TABLES = ("articles", "duplicates", "removed_segments", "quarantine", "validation_results", "shingle_samples", "story_terms")
+
+
+def run(*args, check=True) -> subprocess.CompletedProcess:
+    return subprocess.run([*NEWSINGEST, *map(str, args)], capture_output=True, text=True, check=check, timeout=600)
+
+
+def counts(db: Path) -> dict[str, int]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in TABLES}
+
+
+def test_run_lands_seeds_as_five_distinct_clean_articles(tmp_path, seeds_dir):
+    db = tmp_path / "seeds.duckdb"
+    first = run("run", "--input", seeds_dir, "--db", db, "--home", tmp_path / "var", "--quiet")
+    assert "5 articles, 0 duplicates, 0 quarantined, 0 unchanged" in first.stdout
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("SELECT body, is_canonical, story_id FROM articles").fetchall()
+        assert con.execute("SELECT count(*) FROM canonical_articles").fetchall()[0][0] == 5
+    assert len(rows) == 5 and all(canonical for _, canonical, _ in rows)
+    assert len({story for _, _, story in rows}) == 1  # one event, five write-ups
+    for body, _, _ in rows:
+        for fragment in SEED_BOILERPLATE:
+            assert fragment not in body
+    before = counts(db)
+    second = run("run", "--input", seeds_dir, "--db", db, "--home", tmp_path / "var", "--quiet")
+    assert "0 articles, 0 duplicates, 0 quarantined, 5 unchanged" in second.stdout
+    assert counts(db) == before
+
+
+def test_clean_prints_one_json_object_per_document(tmp_path):
+    result = run("clean", SAMPLE_CORPUS / "broken", SAMPLE_CORPUS / "valleycourier.example" / "port-strike.txt", check=False)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 1  # some inputs were errors
+    by_source = {Path(line["source"]).name: line for line in lines}
+    assert by_source["empty.txt"]["error"] == "empty_input"
+    assert by_source["latin1-notice.txt"]["error"] == "invalid_encoding"
+    article = by_source["port-strike.txt"]
+    assert set(article) >= {"source", "title", "published_at", "authors", "wire_agency", "language", "body", "removed"}
+    assert article["wire_agency"] == "AP" and article["language"] == "en"
+    assert {r["reason"] for r in article["removed"]} >= {"cookie_banner", "newsletter_prompt", "copyright_footer"}
+
+
+def test_dedup_reads_and_writes_jsonl(tmp_path):
+    text = " ".join(f"word{i} alpha{i % 7} beta{i % 11}" for i in range(200))
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in [
+        {"id": "a", "text": text},
+        {"id": "b", "text": "Updated headline\n" + text[: len(text) // 2]},
+        {"id": "c", "text": " ".join(f"other{i}" for i in range(300))},
+    ]), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    run("dedup", source, "--out", out)
+    rows = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert rows["a"]["cluster_id"] == rows["b"]["cluster_id"] == rows["b"]["canonical_id"] == "a"
+    assert rows["c"]["cluster_id"] == "c" and rows["c"]["similarity"] == 1.0
+    assert 0.7 <= rows["b"]["similarity"] <= 1.0
+
+
+def test_dedup_rejects_malformed_input(tmp_path):
+    source = tmp_path / "bad.jsonl"
+    source.write_text('{"id": "a"}\n', encoding="utf-8")
+    result = run("dedup", source, check=False)
+    assert result.returncode == 2 and "bad.jsonl:1" in result.stderr
