@@ -1,0 +1,125 @@
+"""End to end: the real news_ingest DAG (``airflow dags test``, SQLite metadata) into a real DuckDB file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import REPO, SAMPLE_CORPUS, corpus_expectations
+
+pytestmark = pytest.mark.e2e
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+CORPUS_TABLES = ("articles", "duplicates", "removed_segments", "quarantine", "validation_results", "shingle_samples", "story_terms", "site_lines")
+
+
+@pytest.fixture(scope="module")
+def airflow_env(tmp_path_factory):
+    home = tmp_path_factory.mktemp("airflow")
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "GX_ANALYTICS_ENABLED": "false",
+    }
+    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=600)
+    subprocess.run([AIRFLOW, "pools", "set", "duckdb_writer", "1", "DuckDB writer"], env=env, check=True, capture_output=True, timeout=120)
+    return env
+
+
+def run_dag(env: dict, newsingest_home: Path, source: Path) -> None:
+    result = subprocess.run(
+        [AIRFLOW, "dags", "test", "news_ingest", "-c", json.dumps({"input": str(source)})],
+        env={**env, "NEWSINGEST_HOME": str(newsingest_home)}, capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert "state=success" in result.stdout + result.stderr
+
+
+def query(db: Path, sql: str):
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def table_counts(db: Path) -> dict[str, int]:
+    return {t: query(db, f"SELECT count(*) FROM {t}")[0][0] for t in CORPUS_TABLES}
+
+
+@pytest.fixture(scope="module")
+def sample_run(airflow_env, tmp_path_factory):
+    home = tmp_path_factory.mktemp("sample")
+    run_dag(airflow_env, home, SAMPLE_CORPUS)
+    return home
+
+
+def test_sample_corpus_outcomes(sample_run):
+    db = sample_run / "newsingest.duckdb"
+    outcomes = dict(query(db, "SELECT outcome, count(*) FROM run_ledger GROUP BY ALL"))
+    assert outcomes == {"article": 16, "duplicate": 10, "quarantined": 8}
+    assert query(db, "SELECT count(*) FROM canonical_articles")[0][0] == 16
+    assert query(db, "SELECT count(*) FROM articles")[0][0] == 26
+    # three wire stories: AP in five copies, Reuters and AFP in four each
+    sizes = sorted(n for (n,) in query(db, "SELECT count(*) FROM articles GROUP BY dup_cluster_id HAVING count(*) > 1"))
+    assert sizes == [4, 4, 5]
+    assert query(db, "SELECT count(*) FROM duplicates")[0][0] == 10
+    # the four write-ups of the earthquake are kept apart but share one story
+    quake = query(db, "SELECT count(DISTINCT dup_cluster_id), count(DISTINCT story_id) FROM articles WHERE title ILIKE '%quake%'")
+    assert quake == [(4, 1)]
+
+
+def test_every_raw_document_has_exactly_one_outcome(sample_run):
+    db = sample_run / "newsingest.duckdb"
+    rows = query(db, "SELECT count(*), count(DISTINCT raw_id) FROM run_ledger")
+    assert rows == [(34, 34)]
+    assert len(corpus_expectations()) == 34
+    runs = query(db, "SELECT documents, articles, duplicates, quarantined, unchanged, status FROM runs")
+    assert runs == [(34, 16, 10, 8, 0, "landed")]
+
+
+def test_broken_inputs_are_quarantined_with_specific_reasons(sample_run):
+    db = sample_run / "newsingest.duckdb"
+    reasons = {Path(uri).name: (stage, reason) for uri, stage, reason in query(db, "SELECT uri, stage, reason FROM quarantine")}
+    assert reasons == {
+        "empty.txt": ("load", "empty_input"),
+        "scan.html": ("clean", "binary_content"),
+        "latin1-notice.txt": ("clean", "invalid_encoding"),
+        "section-front.html": ("clean", "no_article_text"),
+        "truncated.html": ("clean", "no_article_text"),
+        "stub.txt": ("clean", "no_article_text"),
+        "impossible-date.html": ("clean", "invalid_published_at"),
+        "partner-feed.jsonl#4": ("validate", "expect_column_values_to_be_between"),
+    }
+
+
+def test_validation_results_reports_and_replica(sample_run):
+    db = sample_run / "newsingest.duckdb"
+    failed = query(db, "SELECT expectation, \"column\", unexpected_count FROM validation_results WHERE NOT success")
+    assert failed == [("expect_column_values_to_be_between", "published_at", 1)]
+    assert query(db, "SELECT count(*) FROM validation_results")[0][0] >= 10
+    assert (sample_run / "reports" / "latest.html").read_text().count("<svg") >= 5
+    assert (sample_run / "reports" / "data_docs" / "index.html").exists()
+    assert query(sample_run / "newsingest.read.duckdb", "SELECT count(*) FROM canonical_articles")[0][0] == 16
+    assert (sample_run / "export" / "canonical_articles.parquet").exists()
+    assert query(db, "SELECT count(*) FROM removed_segments")[0][0] > 100
+
+
+def test_rerun_adds_no_rows(airflow_env, sample_run):
+    db = sample_run / "newsingest.duckdb"
+    before = table_counts(db)
+    run_dag(airflow_env, sample_run, SAMPLE_CORPUS)
+    assert table_counts(db) == before
+    latest = query(db, "SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1")[0][0]
+    assert query(db, f"SELECT outcome, count(*) FROM run_ledger WHERE run_id = '{latest}' GROUP BY ALL") == [("unchanged", 34)]
+
+
+def test_seeds_through_the_dag(airflow_env, tmp_path, seeds_dir):
+    run_dag(airflow_env, tmp_path, seeds_dir)
+    db = tmp_path / "newsingest.duckdb"
+    assert dict(query(db, "SELECT outcome, count(*) FROM run_ledger GROUP BY ALL")) == {"article": 5}
+    assert query(db, "SELECT count(*), count(DISTINCT dup_cluster_id), count(DISTINCT story_id) FROM canonical_articles") == [(5, 5, 1)]
