@@ -79,8 +79,8 @@ def news_ingest():
 
     @task
     def report(landed: dict, validated: dict, published: dict, run_id=None) -> dict:
-        from pipeline.staging import remove_run
         from pipeline.stages import stage_report
+        from pipeline.staging import remove_run
 
         settings = _settings()
         summary = stage_report(run_id, settings, validated)

@@ -14,7 +14,7 @@ import math
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline import __version__
@@ -74,13 +74,11 @@ def cmd_dedup(args) -> int:
             records.append(record)
     settings = load_settings(args.config)
     results = dedup_records(records, threshold=settings.near_dup_threshold)
-    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
-    try:
-        for row in results:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    finally:
-        if out is not sys.stdout:
-            out.close()
+    lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in results)
+    if args.out:
+        Path(args.out).write_text(lines, encoding="utf-8")
+    else:
+        sys.stdout.write(lines)
     return 0
 
 
@@ -97,7 +95,7 @@ def cmd_run(args) -> int:
     from pipeline import stages
 
     settings = load_settings(args.config, db_path=args.db, home=args.home)
-    run_id = args.run_id or "cli__" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    run_id = args.run_id or "cli__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     progress = tqdm(total=6, desc="load", unit="stage", disable=args.quiet, file=sys.stderr)
     files = sum(1 for _ in __import__("pipeline.sources.files", fromlist=["x"]).iter_input_files(args.input))
     workers = settings.worker_count
@@ -119,7 +117,7 @@ def cmd_run(args) -> int:
     validated = stages.stage_validate(deduped, run_id, settings)
     progress.update(1)
     progress.set_description("land")
-    landed = stages.stage_land(loaded, cleaned, deduped, validated, run_id, settings)
+    stages.stage_land(loaded, cleaned, deduped, validated, run_id, settings)
     progress.update(1)
     progress.set_description("publish + report")
     stages.stage_publish(settings)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter, defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline import __version__, staging
@@ -22,7 +22,7 @@ def utc(value: datetime | None) -> datetime | None:
     """Naive datetimes are read as UTC (the source named no zone)."""
     if value is None:
         return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _quarantine_row(q: Quarantined) -> dict:

@@ -16,9 +16,9 @@ from pipeline.clean.phrases import phrase_book
 from pipeline.clean.text import WORD, clean_text, line_key
 from pipeline.model import Article, DocumentError, RawDocument
 
-__all__ = ["clean_document", "content_hash", "article_id_for", "canonical_url", "line_key"]
+__all__ = ["article_id_for", "canonical_url", "clean_document", "content_hash", "line_key"]
 
-HTML_SNIFF = re.compile(r"^\s*(?:<!doctype html|<html|<head|<body)", re.I)
+HTML_SNIFF = re.compile(r"^\s*(?:<!doctype html|<html|<head|<body)", re.IGNORECASE)
 
 
 def content_hash(body: str) -> str:

@@ -33,10 +33,10 @@ _TIME = r"(?:(?:,|\s+at|\s+um|\s+à|\s+a las|\s+alle|\s+às|\s*-|\s*\|)?\s*(?P<h
 _ZONE = r"(?:\s*\(?(?P<zone>z|[a-z]{2,4}|(?:utc|gmt)?\s?[+-]\d{1,2}(?::?\d{2})?)\)?)?"
 _PREFIX = r"^(?:(?:published|updated|posted|last updated|veröffentlicht(?: am)?|aktualisiert(?: am)?|stand|publié le|mis à jour le|publicado(?: el)?|actualizado(?: el)?|pubblicato(?: il)?|aggiornato(?: il)?|atualizado(?: em)?)\s*:?\s*(?:on\s+)?)?"
 DATE_PATTERNS = [
-    re.compile(_PREFIX + r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})(?:[t ](?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d+)?)?)?" + _ZONE + r"$", re.I),
-    re.compile(_PREFIX + _WEEKDAY + r"(?P<day>\d{1,2})[./](?P<month>\d{1,2})[./](?P<year>\d{4})" + _TIME + _ZONE + r"$", re.I),
-    re.compile(_PREFIX + _WEEKDAY + r"(?P<day>\d{1,2})(?:st|nd|rd|th|er|º)?\.?\s+(?:de\s+)?" + _MONTH + r",?\s+(?:de\s+)?(?P<year>\d{4})" + _TIME + _ZONE + r"$", re.I),
-    re.compile(_PREFIX + _WEEKDAY + _MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})" + _TIME + _ZONE + r"$", re.I),
+    re.compile(_PREFIX + r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})(?:[t ](?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d+)?)?)?" + _ZONE + r"$", re.IGNORECASE),
+    re.compile(_PREFIX + _WEEKDAY + r"(?P<day>\d{1,2})[./](?P<month>\d{1,2})[./](?P<year>\d{4})" + _TIME + _ZONE + r"$", re.IGNORECASE),
+    re.compile(_PREFIX + _WEEKDAY + r"(?P<day>\d{1,2})(?:st|nd|rd|th|er|º)?\.?\s+(?:de\s+)?" + _MONTH + r",?\s+(?:de\s+)?(?P<year>\d{4})" + _TIME + _ZONE + r"$", re.IGNORECASE),
+    re.compile(_PREFIX + _WEEKDAY + _MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})" + _TIME + _ZONE + r"$", re.IGNORECASE),
 ]
 
 
@@ -108,13 +108,13 @@ def parse_iso_datetime(value: str) -> datetime:
     return parsed
 
 
-BYLINE = re.compile(r"^(?:by|von|par|por|di|de|door)\s+(?P<names>.{3,160})$", re.I)
-AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b|\bin\b)\s*", re.I)
+BYLINE = re.compile(r"^(?:by|von|par|por|di|de|door)\s+(?P<names>.{3,160})$", re.IGNORECASE)
+AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b|\bin\b)\s*", re.IGNORECASE)
 AUTHOR_JUNK = re.compile(
     r"^(?:staff|staff writer|staff reporter|editor|editors|correspondent|reporter|news desk|newsroom|desk|"
     r"the associated press|associated press|reuters|afp|agence france-presse|dpa|wire|wires|agencies|share|updated|"
     r"published|min read|\d+ min(?:ute)?s? read|follow|email|twitter|x)$",
-    re.I,
+    re.IGNORECASE,
 )
 NAME = re.compile(r"^[A-ZÀ-Ý][\w'’.-]+(?:\s+(?:[A-ZÀ-Ý][\w'’.-]+|de|da|van|von|der|del|la|le|di|dos|bin)){1,4}$")
 
@@ -131,7 +131,7 @@ def clean_authors(candidates) -> list[str]:
     authors: list[str] = []
     for raw in candidates:
         name = " ".join(str(raw).split()).strip(" .|-–—")
-        name = re.sub(r"^(?:by|von|par|por)\s+", "", name, flags=re.I)
+        name = re.sub(r"^(?:by|von|par|por)\s+", "", name, flags=re.IGNORECASE)
         if not name or AUTHOR_JUNK.match(name) or any(ch.isdigit() for ch in name) or "@" in name:
             continue
         if NAME.match(name) and name not in authors:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PHRASES_FILE = Path(__file__).with_name("boilerplate_phrases.json")
@@ -51,7 +51,7 @@ def _compile_families(families: dict, key: str) -> tuple[tuple[str, re.Pattern],
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def phrase_book(path: str = str(PHRASES_FILE)) -> PhraseBook:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     return PhraseBook(

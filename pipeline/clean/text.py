@@ -19,9 +19,9 @@ from pipeline.model import RemovedSegment
 WORD = re.compile(r"\w+")
 SENTENCE_END = re.compile(r"[.!?:;…\"'”’»)\]]$")
 BULLET = re.compile(r"^[-•*·▪–]\s+")
-TAGS_LINE = re.compile(r"^(?:tags|topics|schlagworte|themen|mots-clés|etiquetas|tag|argomenti)\s*:\s*(?P<tags>.+)$", re.I)
+TAGS_LINE = re.compile(r"^(?:tags|topics|schlagworte|themen|mots-clés|etiquetas|tag|argomenti)\s*:\s*(?P<tags>.+)$", re.IGNORECASE)
 GLUED_CRUMB = re.compile(r"^(?:Home|Start|Accueil|Inicio)(?=[A-Z])")
-MASTHEAD_CHROME = re.compile(r"^(?:[\w.-]+\.(?:com|net|org|co\.uk|de|fr|it|es|example)|[\d\s.,:/|-]+)$", re.I)
+MASTHEAD_CHROME = re.compile(r"^(?:[\w.-]+\.(?:com|net|org|co\.uk|de|fr|it|es|example)|[\d\s.,:/|-]+)$", re.IGNORECASE)
 MENU_SEPARATORS = re.compile(r"\s+[|·•]\s+")
 REPEAT_SHINGLE = 4
 REPEAT_CONTAINMENT = 0.6

@@ -34,7 +34,7 @@ def dedup_records(records: list[dict], threshold: float = 0.7) -> list[dict]:
                 published = None
         members[i] = Member(i, published, len(r["text"].split()), "", None)
     canonical = {}
-    for root, group in uf.groups().items():
+    for group in uf.groups().values():
         chosen = choose_canonical([members[i] for i in group]).article_id
         for i in group:
             canonical[i] = chosen

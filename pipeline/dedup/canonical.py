@@ -12,7 +12,7 @@ does not depend on batch order or reruns:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 AGENCY_DOMAINS = ("apnews", "ap.org", "reuters.", "afp.", "dpa.", "yna.co.kr", "kyodonews.", "ansa.", "efe.", "xinhua")
 
@@ -34,7 +34,7 @@ def canonical_key(member: Member):
     from_agency = bool(member.wire_agency) and is_agency_site(member.domain)
     when = member.published_at
     if when is not None and when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     published = when.timestamp() if when else float("inf")
     return (not from_agency, published, -member.word_count, member.article_id)
 

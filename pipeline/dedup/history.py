@@ -21,7 +21,7 @@ class StoredIndex:
         self._context = None
         self.available = False
 
-    def __enter__(self) -> "StoredIndex":
+    def __enter__(self) -> StoredIndex:
         from pipeline.store import read_connection
 
         self._context = read_connection(self.settings.db_path, self.settings.lock_retry_seconds)

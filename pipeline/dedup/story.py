@@ -11,10 +11,7 @@ from datetime import datetime
 STORY_TERMS = 15
 CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-ZÀ-Ý][\w'-]{2,})")
 STOP = frozenset(
-    "the this that these those there their they then than when where what which while with from into about after before "
-    "during over under between against among said says mr mrs ms dr monday tuesday wednesday thursday friday saturday "
-    "sunday january february march april may june july august september october november december but and for its "
-    "his her our your also however meanwhile according der die das und les des une el los las il della".split()
+    ["the", "this", "that", "these", "those", "there", "their", "they", "then", "than", "when", "where", "what", "which", "while", "with", "from", "into", "about", "after", "before", "during", "over", "under", "between", "against", "among", "said", "says", "mr", "mrs", "ms", "dr", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "but", "and", "for", "its", "his", "her", "our", "your", "also", "however", "meanwhile", "according", "der", "die", "das", "und", "les", "des", "une", "el", "los", "las", "il", "della"]
 )
 
 

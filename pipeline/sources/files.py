@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -89,7 +89,7 @@ def _export_records(path: Path, data: bytes, now: datetime) -> Iterator[RawDocum
 
 def iter_local_documents(paths: list[str | Path], max_bytes: int, now: datetime | None = None) -> Iterator[RawDocument | Quarantined]:
     """Raw documents (or load-stage quarantine records) for every input file."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     for path in iter_input_files(paths):
         uri = str(path)
         if not path.exists():

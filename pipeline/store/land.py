@@ -4,7 +4,7 @@ upserts keyed on stable ids, so a rerun leaves the same state."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow as pa
 
@@ -52,7 +52,7 @@ def land_batch(
     validation_success: bool,
     pipeline_version: str,
 ) -> dict:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     quarantine = staging.read_many(quarantine_urls, staging.QUARANTINE)
     quarantined_raw = {q["raw_id"] for q in quarantine}
     batch = [r for r in staging.read(articles_url) if r["raw_id"] not in quarantined_raw]

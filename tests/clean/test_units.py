@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -18,7 +18,7 @@ from pipeline.model import DocumentError
         ("Sunday, January 18, 2026", datetime(2026, 1, 18)),
         ("16. November 2026, 07:45 Uhr", datetime(2026, 11, 16, 7, 45)),
         ("Published: 5 Nov 2026, 16:45", datetime(2026, 11, 5, 16, 45)),
-        ("2026-11-03T09:15:00+00:00", datetime(2026, 11, 3, 9, 15, tzinfo=timezone.utc)),
+        ("2026-11-03T09:15:00+00:00", datetime(2026, 11, 3, 9, 15, tzinfo=UTC)),
         ("The port reopened on 5 Nov 2026 after talks", None),
     ],
 )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC
 
 from pipeline.dedup import dedup_records
 from pipeline.dedup.canonical import Member, choose_canonical
 from pipeline.dedup.near import fingerprint, verify
 from pipeline.dedup.story import same_story, story_terms
 
-WORDS = "harbour council tariff cargo crane union wage shift vessel berth pilot tide freight levy minister board port ferry".split()
+WORDS = ["harbour", "council", "tariff", "cargo", "crane", "union", "wage", "shift", "vessel", "berth", "pilot", "tide", "freight", "levy", "minister", "board", "port", "ferry"]
 
 
 def article(seed: int, paragraphs: int = 10) -> list[str]:
@@ -72,10 +73,10 @@ def test_verify_methods():
 
 
 def test_canonical_policy():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    early = datetime(2026, 11, 3, 8, tzinfo=timezone.utc)
-    late = datetime(2026, 11, 3, 12, tzinfo=timezone.utc)
+    early = datetime(2026, 11, 3, 8, tzinfo=UTC)
+    late = datetime(2026, 11, 3, 12, tzinfo=UTC)
     members = [Member("b", late, 900, "paper.example", "AP"), Member("a", early, 500, "paper.example", "AP"), Member("c", None, 1000)]
     assert choose_canonical(members).article_id == "a"
     members.append(Member("z", late, 400, "apnews.example", "AP"))
