@@ -27,6 +27,7 @@ def airflow_env(tmp_path_factory):
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "GX_ANALYTICS_ENABLED": "false",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",  # the run state is asserted from the log
     }
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=600)
     subprocess.run([AIRFLOW, "pools", "set", "duckdb_writer", "1", "DuckDB writer"], env=env, check=True, capture_output=True, timeout=120)
