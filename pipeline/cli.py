@@ -97,7 +97,9 @@ def cmd_run(args) -> int:
     settings = load_settings(args.config, db_path=args.db, home=args.home)
     run_id = args.run_id or "cli__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     progress = tqdm(total=6, desc="load", unit="stage", disable=args.quiet, file=sys.stderr)
-    files = sum(1 for _ in __import__("pipeline.sources.files", fromlist=["x"]).iter_input_files(args.input))
+    from pipeline.sources.files import iter_input_files
+
+    files = sum(1 for _ in iter_input_files(args.input))
     workers = settings.worker_count
     shard_size = max(1, min(settings.shard_size, math.ceil(files / workers) if files else 1))
     loaded = stages.stage_load(args.input, run_id, replace(settings, shard_size=shard_size))
