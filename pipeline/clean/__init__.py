@@ -116,7 +116,7 @@ def _clean(raw: RawDocument, min_body_words: int, site_boilerplate: frozenset[st
         tags = tags or extraction.tags
         language, summary = extraction.language, extraction.summary
         credits = extraction.credits
-    result = clean_text(text, title_hint=title_hint, site_boilerplate=site_boilerplate, book=book)
+    result = clean_text(text, title_hint=title_hint, site_boilerplate=site_boilerplate, book=book, extracted=fmt == "html")
     body_words = len(result.body.split())
     if body_words < min_body_words:
         raise DocumentError("no_article_text", f"{body_words} words of article text after cleaning, need at least {min_body_words}")

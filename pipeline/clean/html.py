@@ -94,6 +94,7 @@ def extract_html(html: str, url: str | None = None) -> HtmlExtraction:
         include_comments=False,
         include_tables=True,
         deduplicate=False,
+        favor_precision=True,
     )
     if document is None or not (document.text or "").strip():
         raise DocumentError("no_article_text", "the extractor found no main text on the page")

@@ -27,6 +27,7 @@ TZ_OFFSETS = {
     "eet": 120, "eest": 180, "msk": 180, "ist": 330, "jst": 540, "kst": 540, "aest": 600, "aedt": 660,
     "est": -300, "edt": -240, "cst": -360, "cdt": -300, "mst": -420, "mdt": -360, "pst": -480, "pdt": -420,
 }
+US_ZONES = {"et": "America/New_York", "ct": "America/Chicago", "mt": "America/Denver", "pt": "America/Los_Angeles"}
 _MONTH = r"(?P<month_name>[a-zäéèûçñ]{3,9})\.?"
 _WEEKDAY = r"(?:[a-zäéèûçñ-]{2,12}\.?,?\s+)?"
 _TIME = r"(?:(?:,|\s+at|\s+um|\s+à|\s+a las|\s+alle|\s+às|\s*-|\s*\|)?\s*(?P<hour>\d{1,2})[:.h](?P<minute>\d{2})(?::(?P<second>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?(?:\s*(?:uhr|h))?)?"
@@ -65,6 +66,9 @@ def _build(match: re.Match, line: str) -> datetime:
             raise InvalidDate(f"unknown month name {parts['month_name']!r} in {line!r}")
     else:
         month = int(parts["month"])
+        if month > 12 and 1 <= int(parts["day"]) <= 12:
+            # 11.15.2019 or 11/15/2019: month-first is the only reading that names a real day.
+            month, parts["day"] = int(parts["day"]), parts["month"]
     hour = int(parts.get("hour") or 0)
     ampm = (parts.get("ampm") or "").replace(".", "").lower()
     if ampm:
@@ -91,7 +95,11 @@ def _zone(zone: str | None, line: str):
         if minutes > 14 * 60:
             raise InvalidDate(f"offset {zone!r} out of range in {line!r}")
         return timezone(sign * timedelta(minutes=minutes))
-    raise InvalidDate(f"unknown time zone {zone!r} in {line!r}")
+    if key in US_ZONES:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(US_ZONES[key])
+    return None  # an abbreviation we cannot resolve (AMT is Armenia or Amazon): the zone stays unknown
 
 
 def parse_iso_datetime(value: str) -> datetime:

@@ -1,9 +1,13 @@
 """Line classifier for flattened text (one line per block element, boilerplate inline).
 
-Each non-empty line is labelled. The article body is the span from the first to the last
-line of article prose; inside it, only lines that match a boilerplate family or repeat
-earlier text are removed. Everything outside it is removed with the most specific reason
-known. Header lines give the title, dates, bylines, tags and highlights.
+Every non-empty line is labelled first: boilerplate families (multilingual phrase data), lines
+the site repeats across its pages, repeated titles and paragraphs, menus, bylines, dates, tags.
+
+For a whole flattened page the article is then the densest run of prose: each line scores its
+word count when it is unlabelled prose and a penalty otherwise, and the best-scoring contiguous
+run wins (comment sections, footers and teaser lists lose to the article around which they sit).
+Text that an HTML extractor already reduced to the main content skips that step and only loses
+labelled lines. Every removed line is kept with its reason.
 """
 
 from __future__ import annotations
@@ -23,8 +27,18 @@ TAGS_LINE = re.compile(r"^(?:tags|topics|schlagworte|themen|mots-clés|etiquetas
 GLUED_CRUMB = re.compile(r"^(?:Home|Start|Accueil|Inicio)(?=[A-Z])")
 MASTHEAD_CHROME = re.compile(r"^(?:[\w.-]+\.(?:com|net|org|co\.uk|de|fr|it|es|example)|[\d\s.,:/|-]+)$", re.IGNORECASE)
 MENU_SEPARATORS = re.compile(r"\s+[|·•]\s+")
+BYLINE_START = re.compile(r"^(?:by|von|par|por|di|de|door)\s", re.IGNORECASE)
+CAPITALISED = re.compile(r"\b[A-ZÀ-Ý0-9]")
 REPEAT_SHINGLE = 4
 REPEAT_CONTAINMENT = 0.6
+HEADER_WINDOW = 12  # lines after the title where dates and bylines are looked for
+
+# Scores for the densest-run search over a whole page.
+LABELLED_PENALTY = 6
+SHORT_LINE_PENALTY = 2
+LIST_HEADER_PENALTY = 40
+EARLIER_RUN_SHARE = 0.5
+NON_BODY_REASONS = {"title", "byline", "dateline", "metadata_line"}
 
 
 @dataclass(slots=True)
@@ -58,7 +72,16 @@ def is_prose(line: str, words: int) -> bool:
         return False
     if line.endswith(("...", "…")):  # truncated teasers and crumbs
         return words >= 20
-    return words >= 15 or (words >= 6 and bool(SENTENCE_END.search(line)))
+    if words >= 15:
+        return True
+    if words < 6 or not SENTENCE_END.search(line):
+        return False
+    return not _title_case(line, words)
+
+
+def _title_case(line: str, words: int) -> bool:
+    """Headings and teaser titles capitalise most words; sentences do not."""
+    return words >= 4 and len(CAPITALISED.findall(line)) >= 0.7 * words
 
 
 def clean_text(
@@ -67,7 +90,10 @@ def clean_text(
     title_hint: str | None = None,
     site_boilerplate: frozenset[str] | set[str] = frozenset(),
     book: PhraseBook | None = None,
+    extracted: bool = False,
 ) -> TextResult:
+    """Clean flattened text. ``extracted``: the text is already an extractor's main content
+    (keep everything not labelled); otherwise it is a whole page and the article is located."""
     book = book or phrase_book()
     lines = [normalised for raw in text.splitlines() if (normalised := normalise_line(raw))]
     count = len(lines)
@@ -75,62 +101,79 @@ def clean_text(
     keys = [line_key(line) for line in lines]
     reason: list[str | None] = [None] * count
     prose = [is_prose(line, w) for line, w in zip(lines, words)]
+    family = [book.reason_for(line, w) for line, w in zip(lines, words)]
 
     title_key = line_key(title_hint) if title_hint else None
     title_index = None
     if title_key is None:
-        title_index = _find_title(lines, words, keys, prose, book)
+        title_index = _find_title(lines, words, keys, prose, family, book)
         if title_index is not None:
             title_key = keys[title_index]
             prose[title_index] = False
 
     result = TextResult(title=title_hint or (lines[title_index] if title_index is not None else None), body="", removed=[])
-    seen: dict[str, int] = {}
+    seen: set[str] = set()
     inherited: str | None = None
+    list_headers: set[int] = set()
+    section_end = count
+    prose_words = 0
     for i, line in enumerate(lines):
         key = keys[i]
+        w = words[i]
         if i == title_index:
             reason[i] = "title"
         elif title_key and key == title_key:
             reason[i] = "duplicate_title"
-        elif (header := book.list_header(line, words[i])) is not None:
+        elif not extracted and prose_words >= 50 and section_end == count and book.ends_article(line, w):
+            reason[i] = "comment_widget"
+            section_end = i
+        elif (header := book.list_header(line, w)) is not None:
             reason[i] = inherited = header
+            list_headers.add(i)
             continue
-        elif (family := book.reason_for(line, words[i])) is not None:
-            reason[i] = family
-        elif key and key in seen:
+        elif family[i] is not None:
+            reason[i] = family[i]
+        elif key and key in seen and not (extracted and w >= 8):
             reason[i] = "repeated_paragraph"
         elif key in site_boilerplate:
             reason[i] = "site_boilerplate"
-        elif GLUED_CRUMB.match(line) or _is_menu(line) or (line.endswith(("...", "…")) and words[i] <= 20 and not prose[i]):
+        elif GLUED_CRUMB.match(line) or (_is_menu(line) and not line.startswith("|")) or (line.endswith(("...", "…")) and w <= 20 and not prose[i]):
             reason[i] = "navigation"
-        elif TAGS_LINE.match(line):
-            result.tags = [t for t in re.split(r"[,;|]\s*|\s+", TAGS_LINE.match(line).group("tags")) if t]
+        elif w <= 40 and (tags := TAGS_LINE.match(line)):
+            result.tags = [t for t in re.split(r"[,;|]\s*|\s+", tags.group("tags")) if t]
             reason[i] = "metadata_line"
-        elif (authors := parse_byline(line)) is not None:
+        elif w <= 16 and BYLINE_START.match(line) and (authors := parse_byline(line)) is not None:
             result.authors = result.authors or authors
             reason[i] = "byline"
-        elif _date_line(line, result):
+        elif w <= 14 and _is_date_line(line):
             reason[i] = "dateline"
-        elif inherited and not (prose[i] and words[i] >= 8 and SENTENCE_END.search(line)):
+        elif inherited and not (prose[i] and w >= 8 and SENTENCE_END.search(line)):
             reason[i] = inherited
             continue
-        inherited = None if reason[i] is None and prose[i] else inherited
+        if reason[i] is None and prose[i]:
+            inherited = None
+            prose_words += w
         if key:
-            seen.setdefault(key, i)
+            seen.add(key)
 
-    body_candidates = [i for i in range(count) if reason[i] is None and prose[i]]
-    _mark_repeated_text(lines, reason, body_candidates)
-    body_candidates = [i for i in body_candidates if reason[i] is None]
+    candidates = [i for i in range(count) if reason[i] is None and prose[i]]
+    if not extracted:
+        _mark_repeated_text(lines, reason, candidates)
+    if extracted:
+        start, end = 0, count - 1
+        while start < count and reason[start] is not None:
+            start += 1
+    else:
+        start, end = _densest_run(lines, words, reason, prose, list_headers, min(section_end, count))
     # Bullets ahead of the first paragraph are highlights, not body.
-    while body_candidates and BULLET.match(lines[body_candidates[0]]):
-        body_candidates.pop(0)
-    start = body_candidates[0] if body_candidates else count
-    end = body_candidates[-1] if body_candidates else -1
+    while start <= end and (reason[start] is not None or BULLET.match(lines[start])):
+        start += 1
+    header_end = min(count, start + 3)
+    _read_dates(lines, reason, words, result, title_index if title_index is not None else -1, header_end)
 
     body_lines: list[str] = []
     for i, line in enumerate(lines):
-        if reason[i] is None and i < start and BULLET.match(line) and words[i] >= 4:
+        if reason[i] is None and i < start and BULLET.match(line) and words[i] >= 4 and not extracted:
             result.highlights.append(BULLET.sub("", line))
             reason[i] = "highlights"
         elif reason[i] is None and not start <= i <= end:
@@ -144,51 +187,101 @@ def clean_text(
     return result
 
 
-def _find_title(lines, words, keys, prose, book) -> int | None:
+def _densest_run(lines, words, reason, prose, list_headers, limit) -> tuple[int, int]:
+    """The article's run of lines: runs are scored (prose words minus penalties, Kadane) and the
+    earliest run within EARLIER_RUN_SHARE of the best wins, since articles precede what a page
+    appends to them (teasers, comments, footers)."""
+    runs: list[tuple[float, int, int]] = []
+    best, best_start, best_end = 0.0, 0, -1
+    total, run_start = 0.0, 0
+    for i in range(limit):
+        if reason[i] is None and prose[i]:
+            # A lone sentence between short lines is how teaser lists look; paragraphs come in runs.
+            alone = _teaser_neighbour(i - 1, reason, prose, limit) and _teaser_neighbour(i + 1, reason, prose, limit)
+            score = words[i] / 2 if alone else words[i]
+        elif reason[i] is None:
+            score = -(SHORT_LINE_PENALTY + words[i])
+        elif i in list_headers and words[i] <= 4:  # a bare header opens a list; "Read more: <title>" is one teaser
+            score = -LIST_HEADER_PENALTY
+        elif reason[i] in NON_BODY_REASONS:
+            score = -SHORT_LINE_PENALTY
+        else:
+            score = -(LABELLED_PENALTY + min(words[i], 30))
+        if total <= 0:
+            if best > 0:
+                runs.append((best, best_start, best_end))
+            best, total, run_start = 0.0, score, i
+        else:
+            total += score
+        if total > best:
+            best, best_start, best_end = total, run_start, i
+    if best > 0:
+        runs.append((best, best_start, best_end))
+    if not runs:
+        return 0, -1
+    top = max(score for score, _, _ in runs)
+    _, start, end = next(run for run in runs if run[0] >= EARLIER_RUN_SHARE * top)
+    return start, end
+
+
+def _teaser_neighbour(i: int, reason, prose, limit: int) -> bool:
+    """Teaser summaries sit between lines that are not article prose (their titles, authors, times)."""
+    return not 0 <= i < limit or not (reason[i] is None and prose[i])
+
+
+def _read_dates(lines, reason, words, result: TextResult, title_index: int, header_end: int) -> None:
+    """The publication date is a date line near the headline; dates elsewhere on a page (comments,
+    teasers) are neither the article's date nor a reason to reject it."""
+    for i in range(max(0, title_index - 3), header_end):
+        if reason[i] == "dateline" or (reason[i] is None and words[i] <= 14):
+            try:
+                parsed = parse_date(lines[i])
+            except InvalidDate as exc:
+                result.date_error = result.date_error or str(exc)
+                reason[i] = "dateline"
+                continue
+            if parsed is not None:
+                reason[i] = "dateline"
+                if result.published_at is None:
+                    result.published_at = parsed
+
+
+def _find_title(lines, words, keys, prose, family, book) -> int | None:
     """The headline: a short line before the first prose line, preferably one the page repeats."""
-    first_prose = next((i for i, p in enumerate(prose) if p and book.reason_for(lines[i], words[i]) is None), len(lines))
+    first_prose = next((i for i, p in enumerate(prose) if p and family[i] is None), len(lines))
     window = range(min(first_prose + 1, len(lines), 12))
     for i in window:
-        if 3 <= words[i] <= 25 and keys[i] and keys.count(keys[i]) > 1 and _headline_like(lines[i], words[i], book):
+        if 3 <= words[i] <= 25 and keys[i] and keys.count(keys[i]) > 1 and _headline_like(lines[i], words[i], family[i], book):
             return i
     for i in window:
         if i == first_prose:
             break
-        if 3 <= words[i] <= 25 and _headline_like(lines[i], words[i], book) and not lines[i].endswith((".", ";", ":")):
+        if 3 <= words[i] <= 25 and _headline_like(lines[i], words[i], family[i], book) and not lines[i].endswith((".", ";", ":")):
             return i
     return None
 
 
-def _headline_like(line: str, words: int, book: PhraseBook) -> bool:
-    if book.reason_for(line, words) or book.list_header(line, words) or BULLET.match(line):
+def _headline_like(line: str, words: int, family: str | None, book: PhraseBook) -> bool:
+    if family or book.list_header(line, words) or BULLET.match(line):
         return False
     if GLUED_CRUMB.match(line) or _is_menu(line) or TAGS_LINE.match(line) or parse_byline(line) is not None:
         return False
-    try:
-        if parse_date(line) is not None:
-            return False
-    except InvalidDate:
+    if _is_date_line(line):
         return False
     return not line.endswith(("...", "…"))
+
+
+def _is_date_line(line: str) -> bool:
+    try:
+        return parse_date(line) is not None
+    except InvalidDate:
+        return True
 
 
 def _is_menu(line: str) -> bool:
     """'News | City | Business | Sport': three or more short items between separators."""
     items = MENU_SEPARATORS.split(line)
     return len(items) >= 3 and all(len(item.split()) <= 3 for item in items)
-
-
-def _date_line(line: str, result: TextResult) -> bool:
-    try:
-        parsed = parse_date(line)
-    except InvalidDate as exc:
-        result.date_error = result.date_error or str(exc)
-        return True
-    if parsed is None:
-        return False
-    if result.published_at is None:
-        result.published_at = parsed
-    return True
 
 
 def _mark_repeated_text(lines: list[str], reason: list[str | None], candidates: list[int]) -> None:
