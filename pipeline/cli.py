@@ -4,6 +4,7 @@
     newsingest dedup IN.jsonl [--out OUT.jsonl]
     newsingest run --input PATH [--db FILE]
     newsingest report [--run RUN_ID] [--db FILE]
+    newsingest eval-clean --manifest M [--input html|txt] [--workers N]
 """
 
 from __future__ import annotations
@@ -27,33 +28,72 @@ def _json_default(value):
     raise TypeError(type(value).__name__)
 
 
+def _clean_one(job):
+    from pipeline.model import Quarantined
+    from pipeline.stages import clean_raw
+
+    item, settings, url, force_format = job
+    if isinstance(item, Quarantined):
+        return item
+    if url:
+        item.url = url
+    return clean_raw(item, settings, {}, force_format=force_format)
+
+
 def cmd_clean(args) -> int:
     from pipeline.model import Quarantined
     from pipeline.sources import iter_local_documents
-    from pipeline.stages import clean_raw
 
     settings = load_settings(args.config)
+    force_format = None if args.format == "auto" else args.format
+    jobs = ((item, settings, args.url, force_format) for item in iter_local_documents(args.paths, settings.max_document_bytes))
+    workers = settings.worker_count
     failures = 0
-    for item in iter_local_documents(args.paths, settings.max_document_bytes):
-        if isinstance(item, Quarantined):
-            result = item
-        else:
-            if args.url:
-                item.url = args.url
-            result = clean_raw(item, settings, {}, force_format=None if args.format == "auto" else args.format)
-        if isinstance(result, Quarantined):
-            failures += 1
-            line = {"source": result.uri, "error": result.reason, "detail": result.detail}
-        else:
-            line = {
-                "source": result.uri, "title": result.title,
-                "published_at": result.published_at.isoformat() if result.published_at else None,
-                "authors": result.authors, "wire_agency": result.wire_agency, "language": result.language,
-                "body": result.body, "removed": [{"text": s.text, "reason": s.reason} for s in result.removed],
-                "url": result.url, "tags": result.tags, "summary": result.summary,
-            }
-        print(json.dumps(line, ensure_ascii=False), flush=True)
+    with ProcessPoolExecutor(max_workers=workers) if workers > 1 else _Inline() as pool:
+        # map keeps input order; chunks amortise the hand-over between processes
+        for result in pool.map(_clean_one, jobs, chunksize=16):
+            if isinstance(result, Quarantined):
+                failures += 1
+                line = {"source": result.uri, "error": result.reason, "detail": result.detail}
+            else:
+                line = {
+                    "source": result.uri, "title": result.title,
+                    "published_at": result.published_at.isoformat() if result.published_at else None,
+                    "authors": result.authors, "wire_agency": result.wire_agency, "language": result.language,
+                    "body": result.body, "removed": [{"text": s.text, "reason": s.reason} for s in result.removed],
+                    "url": result.url, "tags": result.tags, "summary": result.summary,
+                }
+            print(json.dumps(line, ensure_ascii=False), flush=True)
     return 1 if failures else 0
+
+
+class _Inline:
+    """The executor interface, in this process (one worker, or a machine with one core)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def map(self, fn, iterable, chunksize=1):
+        return map(fn, iterable)
+
+
+def cmd_eval_clean(args) -> int:
+    from pipeline.clean.evaluate import evaluate
+
+    result = evaluate(args.manifest, args.input, workers=args.workers)
+    failed = sum(1 for page in result.pages if page.error)
+    print(f"pages      {len(result.pages)} ({args.input}; {failed} with no output)")
+    print(f"precision  {result.precision:.4f}")
+    print(f"recall     {result.recall:.4f}")
+    print(f"f1         {result.f1:.4f}")
+    print(f"docs/s     {result.docs_per_second:.1f} on {result.workers} worker(s)")
+    if args.per_page:
+        for page in result.pages:
+            print(f"{page.page_id}\tP={page.precision:.3f}\tR={page.recall:.3f}\t{page.error or ''}")
+    return 0
 
 
 def cmd_dedup(args) -> int:
@@ -177,6 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
     dedup.add_argument("input", help="JSONL with id and text (optional url, published_at)")
     dedup.add_argument("--out", help="output JSONL (default: standard output)")
     dedup.set_defaults(func=cmd_dedup)
+
+    evaluation = sub.add_parser("eval-clean", help="score the cleaner on labelled pages (precision, recall, F1, docs/s)")
+    evaluation.add_argument("--manifest", required=True, help="JSONL: id, html and/or txt, expected (paths relative to it)")
+    evaluation.add_argument("--input", choices=["html", "txt"], default="html", help="which input of each page to clean")
+    evaluation.add_argument("--workers", type=int, help="processes (default: one per core)")
+    evaluation.add_argument("--per-page", action="store_true", help="also print each page's scores")
+    evaluation.set_defaults(func=cmd_eval_clean)
 
     run = sub.add_parser("run", help="the whole flow without Airflow")
     run.add_argument("--input", required=True, action="append", help="file or directory (repeatable)")

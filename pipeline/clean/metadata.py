@@ -41,6 +41,9 @@ DATE_PATTERNS = [
 ]
 
 
+HAS_DIGIT = re.compile(r"\d")
+
+
 class InvalidDate(ValueError):
     """A string that is written as a date but names no real day or time."""
 
@@ -48,8 +51,10 @@ class InvalidDate(ValueError):
 def parse_date(text: str) -> datetime | None:
     """Parse a line that is a date. None when the line is not a date; raises InvalidDate when it is
     written as one but is impossible (month 0, 31 February, hour 25). Never guesses."""
+    if len(text) > 120 or not HAS_DIGIT.search(text):
+        return None
     line = " ".join(text.strip().split())
-    if len(line) > 80 or not any(ch.isdigit() for ch in line):
+    if len(line) > 80:
         return None
     for pattern in DATE_PATTERNS:
         match = pattern.match(line)
@@ -157,10 +162,13 @@ def detect_wire_agency(book: PhraseBook, dateline_lines: list[str], credit_lines
     return None
 
 
+LANGUAGE_SAMPLE_CHARS = 800  # enough for a confident guess; the model's cost grows with the sample
+
+
 def detect_language(text: str) -> str | None:
     import py3langid
 
-    sample = text[:5000]
+    sample = text[:LANGUAGE_SAMPLE_CHARS]
     if len(sample.split()) < 5:
         return None
     language, _score = py3langid.classify(sample)
