@@ -23,7 +23,9 @@ class PhraseBook:
     contains_pattern: re.Pattern
     list_header_pattern: re.Pattern
     section_end_pattern: re.Pattern
-    wire_agencies: tuple[tuple[str, re.Pattern], ...]
+    wire_agency_pattern: re.Pattern
+    wire_agency_words: tuple[str, ...]
+    contains_triggers: tuple[str, ...]
     max_words: int
 
     def reason_for(self, line: str, words: int) -> str | None:
@@ -31,9 +33,15 @@ class PhraseBook:
         folded = line.strip(STRIP).casefold()
         if words <= LINE_PATTERN_MAX_WORDS and (match := self.line_pattern.fullmatch(folded)):
             return _family(match)
-        if words <= self.max_words and (match := self.contains_pattern.search(folded)):
+        if words <= self.max_words and any(t in folded for t in self.contains_triggers) and (match := self.contains_pattern.search(folded)):
             return _family(match)
         return None
+
+    def wire_agency(self, line: str) -> str | None:
+        if not any(word in line for word in self.wire_agency_words):
+            return None
+        match = self.wire_agency_pattern.search(line)
+        return _family(match) if match else None
 
     def list_header(self, line: str, words: int) -> str | None:
         """The reason shared by the list a header line opens ('Related stories', 'Most read')."""
@@ -51,10 +59,22 @@ def _family(match: re.Match) -> str:
     return match.lastgroup.split("__", 1)[0]
 
 
-def _join(groups: dict[str, list[str]]) -> re.Pattern:
+def _join(groups: dict[str, list[str]], flags: int = re.IGNORECASE) -> re.Pattern:
     # Group names must be unique; "family__n" keeps the family recoverable from lastgroup.
     parts = [f"(?P<{name}__{n}>{'|'.join(f'(?:{e})' for e in exprs)})" for n, (name, exprs) in enumerate(groups.items()) if exprs]
-    return re.compile("|".join(parts) or r"(?!x)x", re.IGNORECASE)
+    return re.compile("|".join(parts) or r"(?!x)x", flags)
+
+
+def _leading_words(exprs) -> tuple[str, ...]:
+    """The first literal word of each pattern, which any match contains (agency patterns are
+    plain sequences: a name, a dateline in brackets); a cheap test before the regex."""
+    words = set()
+    for expr in exprs:
+        literal = re.findall(r"[^\W\d_]{2,}", re.sub(r"\\.", " ", expr))
+        if not literal:
+            raise ValueError(f"wire agency pattern {expr!r} has no literal word")
+        words.add(literal[0])
+    return tuple(sorted(words))
 
 
 @cache
@@ -66,9 +86,8 @@ def phrase_book(path: str = str(PHRASES_FILE)) -> PhraseBook:
         contains_pattern=_join({reason: spec.get("contains", []) for reason, spec in families.items()}),
         list_header_pattern=_join(data["list_headers"]),
         section_end_pattern=_join(data["section_ends"]),
-        wire_agencies=tuple(
-            (agency, re.compile("|".join(exprs)))
-            for agency, exprs in data["wire_agencies"].items()
-        ),
+        wire_agency_pattern=_join(data["wire_agencies"], flags=0),
+        wire_agency_words=_leading_words(expr for exprs in data["wire_agencies"].values() for expr in exprs),
+        contains_triggers=tuple(data["contains_triggers"]),
         max_words=int(data["max_words"]),
     )

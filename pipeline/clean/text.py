@@ -21,7 +21,7 @@ from pipeline.clean.phrases import PhraseBook, phrase_book
 from pipeline.model import RemovedSegment
 
 WORD = re.compile(r"\w+")
-SENTENCE_END = re.compile(r"[.!?:;…\"'”’»)\]]$")
+SENTENCE_END = tuple(".!?:;…\"'”’»)]")
 BULLET = re.compile(r"^[-•*·▪–]\s+")
 TAGS_LINE = re.compile(r"^(?:tags|topics|schlagworte|themen|mots-clés|etiquetas|tag|argomenti)\s*:\s*(?P<tags>.+)$", re.IGNORECASE)
 GLUED_CRUMB = re.compile(r"^(?:Home|Start|Accueil|Inicio)(?=[A-Z])")
@@ -64,7 +64,7 @@ def line_key(line: str) -> str:
 
 
 def _shingles(tokens: list[str]) -> set[tuple[str, ...]]:
-    return {tuple(tokens[i : i + REPEAT_SHINGLE]) for i in range(max(0, len(tokens) - REPEAT_SHINGLE + 1))}
+    return set(zip(*(tokens[k:] for k in range(REPEAT_SHINGLE))))
 
 
 def is_prose(line: str, words: int) -> bool:
@@ -74,7 +74,7 @@ def is_prose(line: str, words: int) -> bool:
         return words >= 20
     if words >= 15:
         return True
-    if words < 6 or not SENTENCE_END.search(line):
+    if words < 6 or not line.endswith(SENTENCE_END):
         return False
     return not _title_case(line, words)
 
@@ -95,10 +95,14 @@ def clean_text(
     """Clean flattened text. ``extracted``: the text is already an extractor's main content
     (keep everything not labelled); otherwise it is a whole page and the article is located."""
     book = book or phrase_book()
-    lines = [normalised for raw in text.splitlines() if (normalised := normalise_line(raw))]
+    lines: list[str] = []
+    words: list[int] = []
+    for raw in text.replace("\u200b", "").splitlines():
+        if parts := raw.split():  # str.split also splits on no-break spaces
+            lines.append(" ".join(parts))
+            words.append(len(parts))
     count = len(lines)
-    words = [len(line.split()) for line in lines]
-    keys = [line_key(line) for line in lines]
+    keys = [" ".join(WORD.findall(line.casefold())) for line in lines]
     reason: list[str | None] = [None] * count
     prose = [is_prose(line, w) for line, w in zip(lines, words)]
     family = [book.reason_for(line, w) for line, w in zip(lines, words)]
@@ -147,7 +151,7 @@ def clean_text(
             reason[i] = "byline"
         elif w <= 14 and _is_date_line(line):
             reason[i] = "dateline"
-        elif inherited and not (prose[i] and w >= 8 and SENTENCE_END.search(line)):
+        elif inherited and not (prose[i] and w >= 8 and line.endswith(SENTENCE_END)):
             reason[i] = inherited
             continue
         if reason[i] is None and prose[i]:
@@ -158,7 +162,7 @@ def clean_text(
 
     candidates = [i for i in range(count) if reason[i] is None and prose[i]]
     if not extracted:
-        _mark_repeated_text(lines, reason, candidates)
+        _mark_repeated_text(keys, reason, candidates)
     if extracted:
         start, end = 0, count - 1
         while start < count and reason[start] is not None:
@@ -284,12 +288,11 @@ def _is_menu(line: str) -> bool:
     return len(items) >= 3 and all(len(item.split()) <= 3 for item in items)
 
 
-def _mark_repeated_text(lines: list[str], reason: list[str | None], candidates: list[int]) -> None:
+def _mark_repeated_text(keys: list[str], reason: list[str | None], candidates: list[int]) -> None:
     """A prose line whose 4-word shingles mostly appeared earlier (teasers, pasted summaries)."""
     seen: set[tuple[str, ...]] = set()
     for i in candidates:
-        tokens = WORD.findall(lines[i].casefold())
-        shingles = _shingles(tokens)
+        shingles = _shingles(keys[i].split())
         if len(shingles) >= 8 and len(shingles & seen) / len(shingles) >= REPEAT_CONTAINMENT:
             reason[i] = "repeated_paragraph"
             continue
