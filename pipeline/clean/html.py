@@ -8,12 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from pipeline.clean.metadata import InvalidDate, clean_authors, parse_iso_datetime
-from pipeline.model import DocumentError
+from pipeline.model import DocumentError, count_words
 
 DATE_META = (
     "article:published_time", "og:article:published_time", "datepublished", "pubdate",
     "publishdate", "dc.date.issued", "dcterms.created", "sailthru.date", "parsely-pub-date",
 )
+
+
+SHORT_EXTRACTION_WORDS = 100
 
 
 @dataclass(slots=True)
@@ -87,15 +90,15 @@ def extract_html(html: str, url: str | None = None) -> HtmlExtraction:
         raise DocumentError("unparseable_html", "no HTML tree could be built from the page")
     declared = _declared(tree)
     published_at = _published(declared["dates"])
-    document = bare_extraction(
-        tree,
-        url=url or declared.get("url"),
-        with_metadata=True,
-        include_comments=False,
-        include_tables=True,
-        deduplicate=False,
-        favor_precision=True,
-    )
+    settings = {"url": url or declared.get("url"), "include_comments": False, "include_tables": True, "deduplicate": False}
+    document = bare_extraction(tree, with_metadata=True, favor_precision=True, **settings)
+    words = count_words(document.text) if document is not None and document.text else 0
+    if 0 < words < SHORT_EXTRACTION_WORDS:
+        # Precision-first extraction sometimes keeps only a fragment of an article; a balanced one
+        # decides then. (Nothing at all means no article: a section front, a login wall.)
+        second = bare_extraction(load_html(html), with_metadata=False, **settings)
+        if second is not None and second.text and count_words(second.text) >= 2 * words:
+            document.text = second.text
     if document is None or not (document.text or "").strip():
         raise DocumentError("no_article_text", "the extractor found no main text on the page")
     authors = clean_authors(declared["authors"] or (document.author or "").split(";"))

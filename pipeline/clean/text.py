@@ -18,10 +18,10 @@ from datetime import datetime
 
 from pipeline.clean.metadata import InvalidDate, parse_byline, parse_date
 from pipeline.clean.phrases import PhraseBook, phrase_book
-from pipeline.model import RemovedSegment
+from pipeline.model import RemovedSegment, count_words
 
 WORD = re.compile(r"\w+")
-SENTENCE_END = tuple(".!?:;…\"'”’»)]")
+SENTENCE_END = tuple(".!?:;…\"'”’»)]。！？」』")
 BULLET = re.compile(r"^[-•*·▪–]\s+")
 TAGS_LINE = re.compile(r"^(?:tags|topics|schlagworte|themen|mots-clés|etiquetas|tag|argomenti)\s*:\s*(?P<tags>.+)$", re.IGNORECASE)
 GLUED_CRUMB = re.compile(r"^(?:Home|Start|Accueil|Inicio)(?=[A-Z])")
@@ -52,6 +52,7 @@ class TextResult:
     tags: list[str] = field(default_factory=list)
     highlights: list[str] = field(default_factory=list)
     dateline_lines: list[str] = field(default_factory=list)
+    prose_words: int = 0  # words of the body in lines of running prose (not headlines or labels)
 
 
 def normalise_line(line: str) -> str:
@@ -99,8 +100,9 @@ def clean_text(
     words: list[int] = []
     for raw in text.replace("\u200b", "").splitlines():
         if parts := raw.split():  # str.split also splits on no-break spaces
-            lines.append(" ".join(parts))
-            words.append(len(parts))
+            line = " ".join(parts)
+            lines.append(line)
+            words.append(count_words(line, parts))
     count = len(lines)
     keys = [" ".join(WORD.findall(line.casefold())) for line in lines]
     reason: list[str | None] = [None] * count
@@ -184,6 +186,7 @@ def clean_text(
             reason[i] = _outside_reason(line, i < start)
         if reason[i] is None:
             body_lines.append(line)
+            result.prose_words += words[i] if prose[i] else 0
         elif reason[i] != "title":
             result.removed.append(RemovedSegment(position=i, text=line, reason=reason[i]))
     result.body = "\n".join(body_lines)
