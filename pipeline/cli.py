@@ -83,7 +83,9 @@ class _Inline:
 def cmd_eval_clean(args) -> int:
     from pipeline.clean.evaluate import evaluate
 
-    result = evaluate(args.manifest, args.input, workers=args.workers)
+    settings = load_settings(args.config)
+    min_docs = settings.site_repeat_min_docs if args.site_repeat_min_docs is None else args.site_repeat_min_docs
+    result = evaluate(args.manifest, args.input, workers=args.workers, site_repeat_min_docs=min_docs or None)
     failed = sum(1 for page in result.pages if page.error)
     print(f"pages      {len(result.pages)} ({args.input}; {failed} with no output)")
     print(f"precision  {result.precision:.4f}")
@@ -223,6 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--input", choices=["html", "txt"], default="html", help="which input of each page to clean")
     evaluation.add_argument("--workers", type=int, help="processes (default: one per core)")
     evaluation.add_argument("--per-page", action="store_true", help="also print each page's scores")
+    evaluation.add_argument(
+        "--site-repeat-min-docs", type=int,
+        help="lines a site repeats on this many of its pages are boilerplate, as in a pipeline batch (0: off; default: the setting)",
+    )
     evaluation.set_defaults(func=cmd_eval_clean)
 
     run = sub.add_parser("run", help="the whole flow without Airflow")

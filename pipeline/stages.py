@@ -15,7 +15,6 @@ from pipeline.model import Article, DocumentError, Quarantined, RawDocument
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
-SITE_LINE_MAX_WORDS = 40
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -50,12 +49,9 @@ def known_raw_ids(settings: Settings, raw_ids: list[str]) -> set[str]:
 
 
 def _site_line_keys(doc: RawDocument) -> set[str]:
-    from pipeline.clean.text import line_key
+    from pipeline.clean.site_lines import site_line_keys
 
-    if doc.content_type != "text/plain":
-        return set()
-    text = doc.payload.decode("utf-8", errors="ignore")
-    return {key for line in text.splitlines() if (key := line_key(line)) and len(key.split()) <= SITE_LINE_MAX_WORDS}
+    return site_line_keys(doc.payload, doc.content_type)
 
 
 def stage_load(inputs: list[str], run_id: str, settings: Settings) -> dict:

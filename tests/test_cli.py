@@ -77,3 +77,32 @@ def test_dedup_rejects_malformed_input(tmp_path):
     source.write_text('{"id": "a"}\n', encoding="utf-8")
     result = run("dedup", source, check=False)
     assert result.returncode == 2 and "bad.jsonl:1" in result.stderr
+
+
+def test_eval_clean_prints_scores(tmp_path):
+    """eval-clean on a two-page manifest of our own: one clean extraction, one page with a banner."""
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    article = (
+        "The harbour authority on Tuesday approved a six-month trial of a night ferry between the old port "
+        "and the new housing district across the estuary, a route residents have requested for years."
+    )
+    (pages / "a.txt").write_text(f"We use cookies to improve your experience on our site.\n{article}\n", encoding="utf-8")
+    (pages / "a.expected.txt").write_text(article + "\n", encoding="utf-8")
+    (pages / "b.txt").write_text(article + "\n", encoding="utf-8")
+    (pages / "b.expected.txt").write_text(article + " The service starts in March.\n", encoding="utf-8")
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text(
+        '{"id": "a", "txt": "pages/a.txt", "expected": "pages/a.expected.txt", "url": "https://harbour.example/a"}\n'
+        '{"id": "b", "txt": "pages/b.txt", "expected": "pages/b.expected.txt", "url": "https://harbour.example/b"}\n',
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "eval-clean", "--manifest", str(manifest), "--input", "txt", "--workers", "1"],
+        capture_output=True, text=True, check=True,
+    )
+    scores = dict(line.split(None, 1) for line in result.stdout.splitlines())
+    assert float(scores["precision"]) == 1.0
+    # page b misses the 4-token shingles of its last sentence: recall below 1, above 0.5
+    assert 0.5 < float(scores["recall"]) < 1.0
+    assert scores["pages"].startswith("2 (txt")

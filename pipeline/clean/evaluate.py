@@ -123,13 +123,14 @@ def clean_for_eval(payload: bytes, kind: str, url: str | None, domain: str, site
     return article.body, None
 
 
-def _score_chunk(job: tuple[list[dict], str]) -> tuple[list[PageScore], float]:
-    pages, kind = job
+def _score_chunk(job: tuple[list[dict], str, dict[str, frozenset[str]]]) -> tuple[list[PageScore], float]:
+    pages, kind, learned = job
     started = time.process_time()
     scores = []
     for page in pages:
         payload = Path(page["input"]).read_bytes()
-        body, error = clean_for_eval(payload, "html" if kind == "html" else "text", page["url"], _domain(page["url"]))
+        domain = _domain(page["url"])
+        body, error = clean_for_eval(payload, "html" if kind == "html" else "text", page["url"], domain, learned.get(domain, frozenset()))
         truth = Path(page["expected"]).read_text(encoding="utf-8")
         scores.append(score_page(page["id"], body, truth, error))
     return scores, time.process_time() - started
@@ -143,11 +144,31 @@ def _domain(url: str | None) -> str:
     return (urlsplit(url).hostname or "").removeprefix("www.")
 
 
-def evaluate(manifest: str | Path, input_kind: str = "html", workers: int | None = None) -> EvalResult:
-    """Clean every page of a manifest and score it; pages are spread over ``workers`` processes."""
+def learn_site_lines(pages: list[dict], kind: str, min_docs: int) -> dict[str, frozenset[str]]:
+    """What the pipeline learns from a batch: per site, the short lines that many of its pages repeat."""
+    from pipeline.clean.site_lines import site_line_keys
+
+    counts: Counter = Counter()
+    for page in pages:
+        domain = _domain(page["url"])
+        if domain:
+            content_type = "text/html" if kind == "html" else "text/plain"
+            counts.update((domain, key) for key in site_line_keys(Path(page["input"]).read_bytes(), content_type))
+    learned: dict[str, set[str]] = {}
+    for (domain, key), n in counts.items():
+        if n >= min_docs:
+            learned.setdefault(domain, set()).add(key)
+    return {domain: frozenset(keys) for domain, keys in learned.items()}
+
+
+def evaluate(manifest: str | Path, input_kind: str = "html", workers: int | None = None, site_repeat_min_docs: int | None = 3) -> EvalResult:
+    """Clean every page of a manifest and score it, as one batch of the pipeline would be cleaned:
+    lines a site repeats on ``site_repeat_min_docs`` of its pages are its boilerplate (None: off).
+    Pages are spread over ``workers`` processes."""
     pages = read_manifest(manifest, input_kind)
+    learned = learn_site_lines(pages, input_kind, site_repeat_min_docs) if site_repeat_min_docs else {}
     workers = max(1, min(workers or os.cpu_count() or 1, len(pages) or 1))
-    chunks = [(pages[i::workers], input_kind) for i in range(workers)]
+    chunks = [(pages[i::workers], input_kind, learned) for i in range(workers)]
     started = time.perf_counter()
     if workers == 1:
         results = [_score_chunk(chunks[0])]

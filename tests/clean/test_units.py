@@ -190,3 +190,10 @@ def test_a_page_of_headlines_is_not_an_article():
     with pytest.raises(DocumentError) as exc:
         clean_document(raw)
     assert exc.value.reason == "no_article_text"
+
+
+def test_authors_without_junk():
+    from pipeline.clean.metadata import clean_authors
+
+    raw = ["Staff", "Share on Facebook", "Nov 5, 2026", "Ana Ferreira", "https://harbour.example/ana", "ana@harbour.example", "Reuters", "Tom Hale"]
+    assert clean_authors(raw) == ["Ana Ferreira", "Tom Hale"]
