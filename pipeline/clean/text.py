@@ -80,6 +80,12 @@ def is_prose(line: str, words: int) -> bool:
     return not _title_case(line, words)
 
 
+def _continues(previous: str, previous_words: int, line: str) -> bool:
+    """A line that carries on the previous one's sentence: it starts in lower case after a line
+    of some length that ended without closing punctuation."""
+    return previous_words >= 6 and line[0].islower() and not previous.endswith(SENTENCE_END) and not BULLET.match(line)
+
+
 def _title_case(line: str, words: int) -> bool:
     """Headings and teaser titles capitalise most words; sentences do not."""
     return words >= 4 and len(CAPITALISED.findall(line)) >= 0.7 * words
@@ -101,6 +107,11 @@ def clean_text(
     for raw in text.replace("\u200b", "").splitlines():
         if parts := raw.split():  # str.split also splits on no-break spaces
             line = " ".join(parts)
+            if lines and _continues(lines[-1], words[-1], line):
+                # a hard-wrapped paragraph: the previous line broke mid-sentence
+                lines[-1] = f"{lines[-1]} {line}"
+                words[-1] += count_words(line, parts)
+                continue
             lines.append(line)
             words.append(count_words(line, parts))
     count = len(lines)
