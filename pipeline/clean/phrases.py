@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 PHRASES_FILE = Path(__file__).with_name("boilerplate_phrases.json")
 LINE_PATTERN_MAX_WORDS = 25
+MEMO_LIMIT = 200_000
 STRIP = " \t-–—•*|·>»›"
 
 
@@ -27,15 +28,31 @@ class PhraseBook:
     wire_agency_words: tuple[str, ...]
     contains_triggers: tuple[str, ...]
     max_words: int
+    # Short lines (menus, labels, widgets) recur across the pages of a site: classify each once.
+    memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def reason_for(self, line: str, words: int) -> str | None:
         """The boilerplate family a line belongs to, or None."""
         folded = line.strip(STRIP).casefold()
-        if words <= LINE_PATTERN_MAX_WORDS and (match := self.line_pattern.fullmatch(folded)):
-            return _family(match)
+        if words > LINE_PATTERN_MAX_WORDS:
+            return self._contains(folded, words)
+        key = ("line", folded)
+        if key in self.memo:
+            return self.memo[key]
+        match = self.line_pattern.fullmatch(folded)
+        reason = _family(match) if match else self._contains(folded, words)
+        self._remember(key, reason)
+        return reason
+
+    def _contains(self, folded: str, words: int) -> str | None:
         if words <= self.max_words and any(t in folded for t in self.contains_triggers) and (match := self.contains_pattern.search(folded)):
             return _family(match)
         return None
+
+    def _remember(self, key: tuple, value) -> None:
+        if len(self.memo) >= MEMO_LIMIT:
+            self.memo.clear()
+        self.memo[key] = value
 
     def wire_agency(self, line: str) -> str | None:
         if not any(word in line for word in self.wire_agency_words):
@@ -47,8 +64,13 @@ class PhraseBook:
         """The reason shared by the list a header line opens ('Related stories', 'Most read')."""
         if words > 12:
             return None
+        key = ("header", line)
+        if key in self.memo:
+            return self.memo[key]
         match = self.list_header_pattern.fullmatch(line.strip(STRIP).casefold())
-        return _family(match) if match else None
+        header = _family(match) if match else None
+        self._remember(key, header)
+        return header
 
     def ends_article(self, line: str, words: int) -> bool:
         """A header that opens what follows an article (the comment section, the site footer)."""
