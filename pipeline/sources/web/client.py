@@ -218,6 +218,9 @@ class PoliteClient:
                 if not location:
                     raise FetchError("redirect_without_location", f"{response.status_code} from {current} has no Location")
                 target = urljoin(current, location)
+                refusal = scheme_refusal(target)
+                if refusal:
+                    raise refusal
                 try:
                     target_key = canonical_url(target)
                 except ValueError:
