@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pipeline.settings import Settings
 from pipeline.sources.web.client import ClientConfig, FetchResponse, PoliteClient
@@ -114,7 +115,7 @@ class Crawler:
             if source.kind == "urls":
                 links, rejected = read_url_list(source.location)
                 for number, text in rejected:
-                    error = scheme_refusal(text) or FetchError("invalid_url", f"{source.location}:{number}: {text[:200]!r} is not an absolute URL")
+                    error = (scheme_refusal(text) if urlsplit(text).scheme else None) or FetchError("invalid_url", f"{source.location}:{number}: {text[:200]!r} is not an absolute URL")
                     self.store.record(text, kind="page", run_id=self.run_id, status="refused", requests=0, error=error)
                 return links
             url = canonical_url(source.location)
