@@ -33,9 +33,9 @@ def article(number: int) -> tuple[str, str, datetime]:
     published = datetime(2026, 11, 1, 8, 0, tzinfo=UTC) + timedelta(hours=7 * number)
     paragraphs = []
     for p in range(5):
-        sentences = []
-        for _ in range(3):
-            sentences.append(f"{rng.choice(SUBJECTS)} in {rng.choice(PLACES)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}, and {rng.choice(DETAILS)}.")
+        sentences = [
+            f"{rng.choice(SUBJECTS)} in {rng.choice(PLACES)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}, and {rng.choice(DETAILS)}." for _ in range(3)
+        ]
         sentences.append(f"Figure {number}-{p}: {rng.randint(100, 99999)} households and {rng.randint(2, 400)} firms are affected in {place}.")
         paragraphs.append(" ".join(sentences))
     body = "\n".join(f"<p>{p}</p>" for p in paragraphs)
