@@ -44,11 +44,10 @@ def _settings():
 def news_ingest():
     @task
     def load(params=None, run_id=None, triggering_asset_events=None) -> dict:
+        from pipeline.sources.web.rawstore import inputs_for_run
         from pipeline.stages import stage_load
 
-        events = [event for batch in (triggering_asset_events or {}).values() for event in batch]
-        manifests = [event.extra["manifest"] for event in events if (event.extra or {}).get("manifest")]
-        return stage_load(manifests or [params["input"]], run_id, _settings())
+        return stage_load(inputs_for_run(triggering_asset_events, params["input"]), run_id, _settings())
 
     @task
     def shards(loaded: dict) -> list[dict]:

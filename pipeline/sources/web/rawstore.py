@@ -60,6 +60,19 @@ def is_manifest(path: str | Path) -> bool:
     return str(path).endswith(MANIFEST_SUFFIX)
 
 
+def inputs_for_run(triggering_asset_events, default_input: str) -> list[str]:
+    """The inputs of a news_ingest run: the manifests named by the asset events that triggered it
+    (in event order, once each), else the run's ``input`` param. Takes Airflow's mapping of asset
+    to events without importing Airflow: an event only needs an ``extra`` dict."""
+    manifests = []
+    for events in (triggering_asset_events or {}).values():
+        for event in events:
+            manifest = (getattr(event, "extra", None) or {}).get("manifest")
+            if manifest and manifest not in manifests:
+                manifests.append(manifest)
+    return manifests or [default_input]
+
+
 def iter_manifest_documents(manifest: str | Path, max_bytes: int) -> Iterator[RawDocument | Quarantined]:
     """The raw documents of one fetch batch, each with the URL it was fetched from."""
     from pipeline.sources.files import domain_of

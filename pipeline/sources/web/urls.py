@@ -19,6 +19,8 @@ def canonical_url(url: str, base: str | None = None) -> str:
         raise ValueError(f"not an absolute URL: {url[:200]!r}")
     normalized = urlsplit(normalize_url(url, strict=False))
     path = normalized.path or "/"
+    if "/." in path:  # dot segments (RFC 3986 5.2.4), which courlan leaves in place
+        path = urlsplit(urljoin("http://host", path)).path or "/"
     return urlunsplit((normalized.scheme, normalized.netloc, path, normalized.query, ""))
 
 
