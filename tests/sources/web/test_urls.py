@@ -35,9 +35,3 @@ def test_relative_url_without_base_is_rejected():
 def test_host_key_keeps_the_port():
     assert host_key("http://127.0.0.1:8080/a") == "http://127.0.0.1:8080"
 
-
-def test_cli_without_sources_fails_with_a_clear_message(tmp_path, capsys):
-    from pipeline.cli import main
-
-    assert main(["fetch", "--home", str(tmp_path)]) == 2
-    assert "nothing to fetch" in capsys.readouterr().err
