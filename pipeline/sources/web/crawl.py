@@ -224,7 +224,6 @@ class Crawler:
         entries = self.store.batch_documents(batch_id)
         manifest = self.raw.write_manifest(batch_id, entries)
         self.store.close_batch(batch_id, str(manifest), len(entries))
-        self.client.close()
         return {
             "batch_id": batch_id, "manifest": str(manifest), "documents": len(entries), "resumed": resumed,
             "outcomes": self.store.outcomes(batch_id), "deferred": deferred, "requests": self.requests,
@@ -246,4 +245,8 @@ def run_fetch(settings: Settings, run_id: str, sources: list[Source] | None = No
         if not settings.fetch_sources:
             raise ValueError("no sources: set fetch_sources (NEWSINGEST_FETCH_SOURCES) to a sources TOML file")
         sources = load_sources(settings.fetch_sources)
-    return Crawler(settings, run_id, resolver=resolver, progress=progress).run(sources, on_total=on_total)
+    crawler = Crawler(settings, run_id, resolver=resolver, progress=progress)
+    try:
+        return crawler.run(sources, on_total=on_total)
+    finally:
+        crawler.client.close()
