@@ -48,6 +48,7 @@ class Settings:
     fetch_robots_ttl_seconds: float = 86_400.0
     fetch_max_pages: int = 5_000  # per run; the rest waits in the frontier for the next run
     fetch_allow_loopback: bool = False  # test-only: lets 127.0.0.1 through the address policy
+    fetch_ca_bundle: str = ""  # extra CA certificates (PEM file); default: the certifi bundle
 
     def __post_init__(self) -> None:
         home = Path(self.home)

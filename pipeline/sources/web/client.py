@@ -55,6 +55,7 @@ class ClientConfig:
     max_redirects: int = 5
     content_types: frozenset[str] = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
     allow_loopback: bool = False  # test-only: lets 127.0.0.1 through the address policy
+    ca_bundle: str = ""  # PEM file of trusted CAs; empty: certifi's bundle
 
     @classmethod
     def from_settings(cls, settings) -> ClientConfig:
@@ -66,7 +67,7 @@ class ClientConfig:
             max_crawl_delay=settings.fetch_max_crawl_delay, max_bytes=settings.fetch_max_bytes,
             max_redirects=settings.fetch_max_redirects,
             content_types=frozenset(t.strip().lower() for t in settings.fetch_content_types.split(",") if t.strip()),
-            allow_loopback=settings.fetch_allow_loopback,
+            allow_loopback=settings.fetch_allow_loopback, ca_bundle=settings.fetch_ca_bundle,
         )
 
 
@@ -177,6 +178,7 @@ class PoliteClient:
         self.gate = gate or HostGate(config.host_delay)
         self.session = requests.Session()
         self.session.trust_env = False  # no proxies or netrc from the environment
+        self.session.verify = config.ca_bundle or True
         self.session.mount("http://", PinnedAdapter(config.allow_loopback, resolver))
         self.session.mount("https://", PinnedAdapter(config.allow_loopback, resolver))
         self.session.headers.clear()
