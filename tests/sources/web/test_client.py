@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import threading
 import time
+import tracemalloc
 
 import pytest
 from werkzeug.wrappers import Response
@@ -160,8 +161,15 @@ def test_compressed_body_that_expands_past_the_cap_is_refused(server):
     bomb = gzip.compress(b"\0" * 20_000_000)  # ~20 KB on the wire, 20 MB inflated
     assert len(bomb) < 100_000
     server.expect_request("/bomb").respond_with_response(Response(bomb, content_type="text/html", headers={"Content-Encoding": "gzip"}))
-    error = fetch_error(client(max_bytes=100_000), server.url_for("/bomb"))
+    c = client(max_bytes=100_000)
+    tracemalloc.start()
+    try:
+        error = fetch_error(c, server.url_for("/bomb"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
     assert error.reason == "oversize_body" and "decompressed" in error.detail
+    assert peak < 5_000_000  # never inflated much past the cap (the whole bomb would be 20 MB)
 
 
 def test_compressed_body_within_the_cap_is_inflated(server):
