@@ -173,9 +173,8 @@ class Crawler:
 
     # ------------------------------------------------------------------ pages
 
-    def fetch_page(self, batch_id: str, url: str) -> str:
-        """Fetch one frontier URL and settle it; returns the outcome."""
-        prior = self.store.state(url)
+    def fetch_page(self, batch_id: str, url: str, prior: dict | None) -> str:
+        """Fetch one frontier URL (``prior``: its stored state) and settle it; returns the outcome."""
         if prior and prior["status"] in ("fetched", "not_modified") and prior["age"] < self.settings.fetch_revisit_seconds:
             self.store.finish(batch_id, url, "fresh", prior["raw_id"])
             return "fresh"
@@ -210,13 +209,14 @@ class Crawler:
             by_host.setdefault(host_key(url), deque()).append(url)
         if on_total is not None:
             on_total(sum(len(q) for q in by_host.values()))
+        known = self.store.states([url for queue in by_host.values() for url in queue])
         while by_host:
             # The host that is free soonest goes next: one slow or rate-limited host never holds up the others.
             host = min(by_host, key=self.client.gate.ready_at)
             url = by_host[host].popleft()
             if not by_host[host]:
                 del by_host[host]
-            outcome = self.fetch_page(batch_id, url)
+            outcome = self.fetch_page(batch_id, url, known.get(url))
             if self.progress is not None:
                 self.progress.update(1)
                 self.progress.set_postfix_str(outcome, refresh=False)

@@ -120,12 +120,21 @@ class FetchStore:
     # ------------------------------------------------------------------ per-URL state
 
     def state(self, url: str) -> dict | None:
+        return self.states([url]).get(url)
+
+    def states(self, urls: list[str]) -> dict[str, dict]:
+        """Last known state of each URL (those never requested are absent), in one query."""
+        if not urls:
+            return {}
+        import pyarrow as pa
+
         with self._connect() as con:
-            cursor = con.execute(f"SELECT {', '.join(STATE_COLUMNS)}, epoch(now()) - epoch(checked_at) AS age FROM fetch_state WHERE url = ?", [url])
-            rows = cursor.fetchall()
-        if not rows:
-            return None
-        return dict(zip(STATE_COLUMNS + ("age",), rows[0]))
+            con.register("wanted_urls", pa.table({"url": list(dict.fromkeys(urls))}))
+            rows = con.execute(
+                f"SELECT {', '.join('s.' + c for c in STATE_COLUMNS)}, epoch(now()) - epoch(s.checked_at) AS age "
+                "FROM fetch_state s JOIN wanted_urls USING (url)"
+            ).fetchall()
+        return {row[0]: dict(zip(STATE_COLUMNS + ("age",), row)) for row in rows}
 
     def record(
         self,
