@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 import tomllib
 from collections import deque
 from collections.abc import Callable
@@ -199,6 +200,7 @@ class Crawler:
         batch_id, status = self.store.open_batch(signature, json.dumps([asdict(s) for s in sources]), new_batch_id(self.run_id, signature))
         resumed = status != "discovering"
         if status == "discovering":
+            self.store.carry_over(batch_id, signature)
             for source in sources:
                 links = self.discover(source)
                 self.store.enqueue(batch_id, [(link.url, source.location, link.declared) for link in links])
@@ -210,7 +212,8 @@ class Crawler:
         if on_total is not None:
             on_total(sum(len(q) for q in by_host.values()))
         known = self.store.states([url for queue in by_host.values() for url in queue])
-        while by_host:
+        budget_ends = time.monotonic() + self.settings.fetch_time_budget_seconds
+        while by_host and time.monotonic() < budget_ends:
             # The host that is free soonest goes next: one slow or rate-limited host never holds up the others.
             host = min(by_host, key=self.client.gate.ready_at)
             url = by_host[host].popleft()

@@ -63,6 +63,25 @@ class FetchStore:
             after = con.execute("SELECT count(*) FROM fetch_frontier WHERE batch_id = ?", [batch_id]).fetchall()[0][0]
             return after - start[1]
 
+    def carry_over(self, batch_id: str, signature: str) -> int:
+        """Enqueue what earlier batches of the same sources deferred and never fetched since."""
+        with self._connect() as con:
+            start = con.execute("SELECT coalesce(max(position), -1) + 1 FROM fetch_frontier WHERE batch_id = ?", [batch_id]).fetchall()[0][0]
+            rows = con.execute(
+                """
+                INSERT INTO fetch_frontier (batch_id, url, position, source, declared)
+                SELECT ?, f.url, ? + row_number() OVER (ORDER BY min(f.position)) - 1, any_value(f.source), any_value(f.declared)
+                FROM fetch_frontier f JOIN fetch_batches b USING (batch_id)
+                WHERE b.signature = ? AND f.batch_id <> ? AND f.outcome = 'deferred'
+                  AND NOT EXISTS (SELECT 1 FROM fetch_state s WHERE s.url = f.url)
+                GROUP BY f.url
+                ON CONFLICT DO NOTHING
+                RETURNING url
+                """,
+                [batch_id, start, signature, batch_id],
+            ).fetchall()
+        return len(rows)
+
     def set_batch_status(self, batch_id: str, status: str) -> None:
         with self._connect() as con:
             con.execute("UPDATE fetch_batches SET status = ? WHERE batch_id = ?", [status, batch_id])

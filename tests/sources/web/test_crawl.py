@@ -200,3 +200,24 @@ def test_example_sources_file_points_nowhere_real():
     for source in sources:
         text = source.location if source.kind != "urls" else Path(source.location).read_text()
         assert ".invalid" in text
+
+
+def test_pages_beyond_the_per_run_cap_are_carried_over_to_the_next_run(server, fetch_settings, tmp_path):
+    serve_site(server, 4)
+    urls = tmp_path / "urls.txt"
+    urls.write_text("".join(server.url_for(f"/news/{n}") + "\n" for n in range(4)))
+    capped = replace(fetch_settings, fetch_max_pages=2)
+    first = run_fetch(capped, "run-1", [Source("urls", str(urls))])
+    assert first["outcomes"] == {"fetched": 2, "deferred": 2} and first["deferred"] == 2
+    urls.write_text("")  # the list no longer names them: the carried-over frontier still does
+    second = run_fetch(capped, "run-2", [Source("urls", str(urls))])
+    assert second["outcomes"] == {"fetched": 2}
+    assert sorted(manifest_urls(first) + manifest_urls(second)) == [server.url_for(f"/news/{n}") for n in range(4)]
+    assert sorted(paths(server)) == sorted(["/robots.txt"] + [f"/news/{n}" for n in range(4)])
+
+
+def test_time_budget_stops_the_run_and_defers_the_rest(server, fetch_settings):
+    feed = serve_site(server, 3)
+    summary = run_fetch(replace(fetch_settings, fetch_time_budget_seconds=0.0), "run-1", [Source("feed", feed)])
+    assert summary["outcomes"] == {"deferred": 3} and summary["documents"] == 0
+    assert not any(p.startswith("/news/") for p in paths(server))
