@@ -12,7 +12,8 @@ from pipeline.sources.web.policy import FetchError, FetchRefused
 from pipeline.sources.web.urls import host_key
 
 ROBOTS_MAX_BYTES = 512_000  # RFC 9309 asks parsers to read at least 500 KiB
-ROBOTS_TYPES = frozenset({"text/plain"})
+# text/plain per RFC 9309, but misconfigured servers are common and a wrong label must not shut a host out
+ROBOTS_TYPES = frozenset({"text/plain", "text/html", "application/octet-stream", ""})
 
 
 class HostRules:
