@@ -1,5 +1,9 @@
 """news_ingest: files -> clean -> dedup -> validate -> land -> publish -> report.
 
+Runs on demand with the param ``input`` (a file, a directory or a fetch manifest), and whenever
+news_fetch updates the raw-store Asset: such a run ingests the manifests named in the triggering
+asset events.
+
 Thin wiring over ``pipeline.stages``: each task body is a call into the library. Data moves
 between tasks as Parquet files in a run-scoped staging area; XCom carries paths and counts.
 """
@@ -11,10 +15,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Asset, Param, dag, task
 
 SAMPLE_CORPUS = Path(__file__).resolve().parents[1] / "pipeline" / "sample_corpus"
 WRITER_POOL = "duckdb_writer"
+RAW_STORE = Asset(name="newsingest_raw_store", uri="newsingest://raw-store")  # updated by news_fetch
 
 
 def _settings():
@@ -25,7 +30,7 @@ def _settings():
 
 @dag(
     dag_id="news_ingest",
-    schedule=None,
+    schedule=[RAW_STORE],
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,  # dedup reads the history the previous run landed
@@ -38,10 +43,11 @@ def _settings():
 )
 def news_ingest():
     @task
-    def load(params=None, run_id=None) -> dict:
+    def load(params=None, run_id=None, triggering_asset_events=None) -> dict:
+        from pipeline.sources.web.rawstore import inputs_for_run
         from pipeline.stages import stage_load
 
-        return stage_load([params["input"]], run_id, _settings())
+        return stage_load(inputs_for_run(triggering_asset_events, params["input"]), run_id, _settings())
 
     @task
     def shards(loaded: dict) -> list[dict]:

@@ -5,6 +5,7 @@
     newsingest run --input PATH [--db FILE]
     newsingest report [--run RUN_ID] [--db FILE]
     newsingest eval-clean --manifest M [--input html|txt] [--workers N]
+    newsingest fetch --feed URL | --sitemap URL | --urls FILE | --homepage URL [--db FILE]
 """
 
 from __future__ import annotations
@@ -245,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--db")
     report.add_argument("--home")
     report.set_defaults(func=cmd_report)
+
+    from pipeline.sources.web.cli import add_parser as add_fetch_parser
+
+    add_fetch_parser(sub)
     return parser
 
 

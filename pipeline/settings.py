@@ -29,6 +29,27 @@ class Settings:
     story_window_days: int = 3
     lock_retry_seconds: float = 60.0
     workers: int = 0  # 0: one per core
+    # Fetching from the web (pipeline/sources/web): politeness, limits and the address policy.
+    fetch_sources: Path | None = None  # TOML list of feeds, sitemaps, URL lists, homepages
+    raw_dir: Path | None = None  # content-addressed raw store; default: <home>/raw
+    fetch_user_agent: str = "newsingest/0.1 (+https://news.example.invalid/crawler)"
+    fetch_connect_timeout: float = 10.0
+    fetch_read_timeout: float = 20.0
+    fetch_body_deadline: float = 60.0  # whole body, against servers that drip bytes
+    fetch_retries: int = 3  # on 429 and 5xx
+    fetch_backoff_seconds: float = 1.0  # first retry wait, doubling; Retry-After wins
+    fetch_max_retry_after: float = 120.0  # a longer Retry-After gives up instead of waiting
+    fetch_host_delay: float = 2.0  # between requests to one host; robots.txt Crawl-delay when larger
+    fetch_max_crawl_delay: float = 30.0
+    fetch_max_bytes: int = 5_000_000  # per response, on the wire and after decompression
+    fetch_max_redirects: int = 5
+    fetch_content_types: str = "text/html,application/xhtml+xml,text/plain"
+    fetch_revisit_seconds: float = 86_400.0  # a page checked more recently is not requested again
+    fetch_robots_ttl_seconds: float = 86_400.0
+    fetch_max_pages: int = 5_000  # per run; the rest is carried over to the next run
+    fetch_time_budget_seconds: float = 600.0  # per run (the DAG runs every 15 min); the rest is carried over
+    fetch_allow_loopback: bool = False  # test-only: lets 127.0.0.1 through the address policy
+    fetch_ca_bundle: str = ""  # extra CA certificates (PEM file); default: the certifi bundle
 
     def __post_init__(self) -> None:
         home = Path(self.home)
@@ -39,6 +60,7 @@ class Settings:
             "report_dir": home / "reports",
             "replica_path": home / "newsingest.read.duckdb",
             "export_dir": home / "export",
+            "raw_dir": home / "raw",
         }
         for name, value in defaults.items():
             current = getattr(self, name)
@@ -53,6 +75,10 @@ class Settings:
 
 
 def _coerce(kind: str, raw: str):
+    if kind == "bool":
+        if raw.strip().lower() not in {"1", "true", "yes", "on", "0", "false", "no", "off", ""}:
+            raise ValueError(f"expected a boolean (true/false), found {raw!r}")
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
     if "int" in kind and "float" not in kind:
         return int(raw)
     if "float" in kind:

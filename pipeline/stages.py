@@ -56,13 +56,13 @@ def _site_line_keys(doc: RawDocument) -> set[str]:
 
 def stage_load(inputs: list[str], run_id: str, settings: Settings) -> dict:
     """Read the input files into raw shards; settle known input and unreadable files at once."""
-    from pipeline.sources import iter_local_documents
+    from pipeline.sources import iter_documents
 
     out = staging.run_dir(settings.staging_url, run_id)
     docs: list[RawDocument] = []
     quarantined: list[dict] = []
     seen: set[str] = set()
-    for item in iter_local_documents(inputs, settings.max_document_bytes):
+    for item in iter_documents(inputs, settings.max_document_bytes):
         if item.raw_id in seen:  # the same bytes twice in one run are one raw document
             continue
         seen.add(item.raw_id)

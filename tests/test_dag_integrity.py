@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from tests.conftest import REPO
+
+RAW_STORE_URI = "newsingest://raw-store/"
 
 
 def inspect_dags(tmp_path) -> str:
@@ -17,13 +22,14 @@ def inspect_dags(tmp_path) -> str:
         start = time.perf_counter()
         from airflow.dag_processing.dagbag import DagBag
         bag = DagBag(dag_folder="dags")
-        dag = bag.dags.get("news_ingest")
-        out = {"errors": {k: str(v) for k, v in bag.import_errors.items()}, "seconds": time.perf_counter() - start}
-        if dag:
-            out.update(
+        out = {"errors": {k: str(v) for k, v in bag.import_errors.items()}, "seconds": time.perf_counter() - start, "dags": {}}
+        for dag_id, dag in bag.dags.items():
+            out["dags"][dag_id] = dict(
                 tags=sorted(dag.tags), max_active_runs=dag.max_active_runs, params=sorted(dag.params.keys()),
+                catchup=dag.catchup, schedule=getattr(dag.timetable, "expression", None),
+                schedule_assets=sorted(a.uri for a in getattr(getattr(dag.timetable, "asset_condition", None), "objects", [])),
                 tasks={t.task_id: {"retries": t.retries, "pool": t.pool, "mapped": type(t).__name__.endswith("MappedOperator"),
-                                   "upstream": sorted(t.upstream_task_ids)} for t in dag.tasks},
+                                   "upstream": sorted(t.upstream_task_ids), "outlets": sorted(getattr(o, "uri", str(o)) for o in t.outlets)} for t in dag.tasks},
             )
         print(json.dumps(out))
         """
@@ -33,11 +39,15 @@ def inspect_dags(tmp_path) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
-def test_news_ingest_dag(tmp_path):
-    import json
-
-    info = json.loads(inspect_dags(tmp_path))
+@pytest.fixture(scope="module")
+def dags_info(tmp_path_factory) -> dict:
+    info = json.loads(inspect_dags(tmp_path_factory.mktemp("dagbag")))
     assert info["errors"] == {}
+    return info
+
+
+def test_news_ingest_dag(dags_info):
+    info = dags_info["dags"]["news_ingest"]
     assert info["tags"] == ["duckdb", "ingest", "news"]
     assert info["max_active_runs"] == 1
     assert info["params"] == ["input"]
@@ -48,10 +58,26 @@ def test_news_ingest_dag(tmp_path):
     assert tasks["land"]["pool"] == "duckdb_writer"
     assert tasks["land"]["upstream"] == ["clean", "dedup", "load", "validate"]
     assert tasks["report"]["upstream"] == ["land", "publish", "validate"]
+    assert info["schedule_assets"] == [RAW_STORE_URI]  # news_fetch's output triggers it
 
 
-def test_dag_file_has_no_heavy_imports_at_parse_time():
-    source = (REPO / "dags" / "news_ingest.py").read_text()
+def test_news_fetch_dag(dags_info):
+    info = dags_info["dags"]["news_fetch"]
+    assert info["tags"] == ["fetch", "news", "web"]
+    assert info["max_active_runs"] == 1 and info["catchup"] is False
+    assert info["schedule"] == "*/15 * * * *"
+    assert info["params"] == ["sources"]
+    tasks = info["tasks"]
+    assert set(tasks) == {"fetch", "announce"}
+    assert all(t["retries"] >= 1 for t in tasks.values())
+    assert tasks["announce"]["upstream"] == ["fetch"]
+    assert tasks["announce"]["outlets"] == [RAW_STORE_URI]
+    assert tasks["fetch"]["outlets"] == []
+
+
+@pytest.mark.parametrize("dag_file", ["news_ingest.py", "news_fetch.py"])
+def test_dag_file_has_no_heavy_imports_at_parse_time(dag_file):
+    source = (REPO / "dags" / dag_file).read_text()
     top_level = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
-    for heavy in ("duckdb", "great_expectations", "trafilatura", "pandas", "pyarrow", "pipeline"):
+    for heavy in ("duckdb", "great_expectations", "trafilatura", "pandas", "pyarrow", "pipeline", "requests"):
         assert not [line for line in top_level if line.split()[1].split(".")[0] == heavy], heavy

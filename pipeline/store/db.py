@@ -27,17 +27,21 @@ def migrations(schema_dir: Path = SCHEMA_DIR) -> list[tuple[int, Path]]:
             raise ValueError(f"migration file {path.name!r} must be named NNN_name.sql")
         found.append((int(match.group(1)), path))
     versions = [v for v, _ in found]
-    if versions != list(range(1, len(versions) + 1)):
-        raise ValueError(f"migrations must be numbered 1..N without gaps, found {versions}")
+    if len(set(versions)) != len(versions):
+        raise ValueError(f"two migrations share a number: {versions}")
     return found
 
 
 def migrate(con: duckdb.DuckDBPyConnection, schema_dir: Path = SCHEMA_DIR) -> int:
-    """Apply pending migrations in order, each in its own transaction. Returns the schema version."""
+    """Apply pending migrations in order, each in its own transaction. Returns the schema version.
+
+    Every migration not yet recorded is applied, not only those above the highest: branches
+    developed in parallel may add a lower number after a higher one was applied."""
     con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ DEFAULT now())")
-    current = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
+    applied = {v for (v,) in con.execute("SELECT version FROM schema_version").fetchall()}
+    current = max(applied, default=0)
     for version, path in migrations(schema_dir):
-        if version <= current:
+        if version in applied:
             continue
         con.execute("BEGIN TRANSACTION")
         try:
@@ -47,7 +51,7 @@ def migrate(con: duckdb.DuckDBPyConnection, schema_dir: Path = SCHEMA_DIR) -> in
         except Exception:
             con.execute("ROLLBACK")
             raise
-        current = version
+        current = max(current, version)
     return current
 
 
