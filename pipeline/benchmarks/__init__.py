@@ -1,0 +1,1 @@
+"""Benchmark scripts: run as ``python -m pipeline.benchmarks.<name>``; they print figures."""
