@@ -347,7 +347,7 @@ static PyObject *cluster_sorted(PyObject *self, PyObject *args) {
             if (common < (min_shared < smaller ? min_shared : smaller) || (double)common / (double)smaller < containment) continue;
             double jaccard = (double)common / (double)(size + other - common);
             double score = jaccard >= full_copy ? jaccard : (double)common / (double)smaller;
-            if (best < 0 || position < best) { best = position; best_score = score; best_method = jaccard >= full_copy ? 2 : 3; }
+            if (best < 0 || score > best_score) { best = position; best_score = score; best_method = jaccard >= full_copy ? 2 : 3; }
         }
         if (best >= 0) { leader_of[d] = best; similarity[d] = best_score; method[d] = best_method; continue; }
         int32_t number = leader_count++;

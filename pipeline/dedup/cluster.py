@@ -4,8 +4,7 @@ Documents are visited in canonical order (``canonical.canonical_key``: wire orig
 most complete, smallest id). The first document of a cluster is its canonical copy, and only
 canonical copies are indexed: every later document is compared with the canonical copies that
 share the most sketch samples with it (an inverted index over sampled hashes, i.e. LSH with
-one-sample bands) and joins the first of them in canonical order that verifies, or starts a
-cluster of its own. Because every member
+one-sample bands) and joins the one it matches best, or starts a cluster of its own. Because every member
 is verified against its canonical copy and never against another member, clusters cannot chain
 one story into the next as they grow, and because the visiting order depends only on the
 documents, the clusters and canonical copies do not depend on input or batch order.
@@ -97,7 +96,7 @@ def cluster_sorted(samples: list[bytes], wholes: list[int], containment: float =
                 continue
             jaccard = common / (len(mine_set) + len(other) - common)
             score, method = (jaccard, 2) if jaccard >= FULL_COPY else (common / smaller, 3)
-            if best is None or leaders[number] < best[0]:  # the first canonical copy in canonical order
+            if best is None or score > best[1]:
                 best = (leaders[number], score, method)
         if best is not None:
             out.append(best)

@@ -123,10 +123,13 @@ def _sketch_compiled(texts: list[str], gram: int, modulus: int) -> list[Sketch]:
     if workers < 2 or len(texts) < PARALLEL_MIN_TEXTS:
         return _sketch.sketch_many(texts, gram, modulus)
     size = -(-len(texts) // workers)
-    parts: list[list] = [[] for _ in range(workers)]
+    parts: list = [None] * workers
 
     def work(index: int) -> None:
-        parts[index] = _sketch.sketch_many(texts[index * size : (index + 1) * size], gram, modulus)
+        try:
+            parts[index] = _sketch.sketch_many(texts[index * size : (index + 1) * size], gram, modulus)
+        except Exception as exc:  # raised again in the calling thread
+            parts[index] = exc
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(1, workers)]
     for thread in threads:
@@ -134,6 +137,9 @@ def _sketch_compiled(texts: list[str], gram: int, modulus: int) -> list[Sketch]:
     work(0)
     for thread in threads:
         thread.join()
+    for part in parts:
+        if isinstance(part, Exception):
+            raise part
     return [item for part in parts for item in part]
 
 
