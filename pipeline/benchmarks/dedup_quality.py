@@ -1,6 +1,6 @@
 """Quality and speed of ``newsingest dedup`` on the generated wire corpus.
 
-    python -m pipeline.benchmarks.dedup_quality [--sizes 1000 10000] [--seed 4] [--workdir DIR]
+    python -m pipeline.benchmarks.dedup_quality [--sizes 1000 10000] [--seed 4] [--paragraphs 7 13] [--workdir DIR]
 
 For each size: writes the corpus as JSONL, runs ``newsingest dedup`` as a fresh process (so the
 time includes process start, reading and writing), and prints the adjusted Rand index, pairwise
@@ -41,17 +41,18 @@ def scores(truth: list[str], predicted: list[str]) -> dict[str, float]:
     }
 
 
-def write_corpus(path: Path, documents: int, seed: int) -> dict[str, str]:
-    docs = generate(documents, seed)
+def write_corpus(path: Path, documents: int, seed: int, paragraphs: tuple[int, int]) -> dict[str, str]:
+    docs = generate(documents, seed, paragraphs)
     with path.open("w", encoding="utf-8") as fh:
         for d in docs:
             fh.write(json.dumps({"id": d.id, "text": d.text, "url": d.url, "published_at": d.published_at}, ensure_ascii=False) + "\n")
     return {d.id: d.label for d in docs}
 
 
-def run(documents: int, seed: int, workdir: Path) -> dict:
-    source, out = workdir / f"wire-{documents}-{seed}.jsonl", workdir / f"clusters-{documents}-{seed}.jsonl"
-    labels = write_corpus(source, documents, seed)
+def run(documents: int, seed: int, workdir: Path, paragraphs: tuple[int, int]) -> dict:
+    name = f"{documents}-{seed}-{paragraphs[0]}-{paragraphs[1]}"
+    source, out = workdir / f"wire-{name}.jsonl", workdir / f"clusters-{name}.jsonl"
+    labels = write_corpus(source, documents, seed, paragraphs)
     words = sum(len(json.loads(line)["text"].split()) for line in source.open(encoding="utf-8"))
     command = [str(Path(sys.executable).with_name("newsingest")), "dedup", str(source), "--out", str(out)]
     started = time.perf_counter()
@@ -71,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--paragraphs", type=int, nargs=2, default=[7, 13], metavar=("MIN", "MAX"),
+                        help="body paragraphs of a write-up: 7 13 gives about 420 words a document, 12 20 about 600")
     parser.add_argument("--workdir", type=Path, help="where the corpus and results are written (default: a temporary folder)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         print(f"{'docs':>6} {'words/doc':>9} {'clusters':>8} {'largest':>7} {'found':>6} {'ARI':>7} {'P':>7} {'R':>7} {'seconds':>8} {'docs/s':>8}")
         for size in args.sizes:
-            r = run(size, args.seed, workdir)
+            r = run(size, args.seed, workdir, tuple(args.paragraphs))
             print(
                 f"{r['documents']:>6} {r['mean_words']:>9.0f} {r['clusters_true']:>8} {r['largest_true']:>7} {r['clusters_found']:>6} "
                 f"{r['ari']:>7.4f} {r['precision']:>7.4f} {r['recall']:>7.4f} {r['seconds']:>8.3f} {r['docs_per_second']:>8.0f}",

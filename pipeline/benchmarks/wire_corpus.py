@@ -115,14 +115,14 @@ def _sentence(rng: random.Random, event: Event, quote_pool: list[str]) -> str:
     return f"{opener}{rng.choice(['Officials', 'Witnesses', 'Local media', 'Residents', 'Observers'])} {rng.choice(['described', 'reported', 'recalled', 'filmed'])} {rng.choice(['long queues', 'empty streets', 'heavy traffic', 'a tense standoff', 'scenes of confusion'])} at {rng.choice(PLACES)}, {rng.choice(['where police kept watch', 'as night fell', 'before rain set in', 'hours after the announcement', 'despite the warnings'])}."
 
 
-def write_up(rng: random.Random, event: Event, agency: str | None) -> tuple[str, list[str]]:
+def write_up(rng: random.Random, event: Event, agency: str | None, paragraphs: tuple[int, int] = (7, 13)) -> tuple[str, list[str]]:
     """Headline and paragraphs of one independent write-up of an event."""
     actors, actions, issues = TOPICS[event.topic]
     headline = f"{rng.choice(actors).capitalize()} {rng.choice(actions)} in {event.city} over {rng.choice(issues)}"
     pool = rng.sample(event.quotes, rng.randint(1, 2))
     credit = f" ({agency})" if agency else ""
     lede = f"{event.city.upper()}, {event.country}{credit} — {_sentence(rng, event, [])} {_sentence(rng, event, [])}"
-    body = [" ".join(_sentence(rng, event, pool) for _ in range(rng.randint(2, 4))) for _ in range(rng.randint(7, 13))]
+    body = [" ".join(_sentence(rng, event, pool) for _ in range(rng.randint(2, 4))) for _ in range(rng.randint(*paragraphs))]
     return headline, [lede, *body]
 
 
@@ -196,7 +196,9 @@ def _cluster_sizes(rng: random.Random, documents: int) -> list[int]:
     return sizes
 
 
-def generate(documents: int, seed: int = 4) -> list[Doc]:
+def generate(documents: int, seed: int = 4, paragraphs: tuple[int, int] = (7, 13)) -> list[Doc]:
+    """``documents`` labelled documents; ``paragraphs`` bounds the body paragraphs of a write-up
+    (the default gives about 420 words a document, (12, 20) about 600)."""
     rng = random.Random(seed)
     sizes = _cluster_sizes(rng, documents)
     docs: list[Doc] = []
@@ -208,16 +210,16 @@ def generate(documents: int, seed: int = 4) -> list[Doc]:
             writeups_left = rng.choice([1, 2, 2, 3, 4])
         writeups_left -= 1
         agency, agency_site = rng.choice(AGENCIES) if rng.random() < 0.7 else (None, f"{rng.choice(PAPERS)}.example")
-        headline, paragraphs = write_up(rng, event, agency)
+        headline, body = write_up(rng, event, agency, paragraphs)
         byline = f"By {_person(rng)}"
         label = f"w{number}"
         when = event.when + timedelta(minutes=rng.randint(0, 600))
-        original = "\n".join([headline, byline, *paragraphs])
+        original = "\n".join([headline, byline, *body])
         docs.append(Doc(f"{label}-0", original, f"https://{agency_site}/{event.topic}/{number}", when.isoformat(), label))
         for k in range(1, size):
             site = f"{rng.choice(PAPERS)}{rng.randint(1, 40)}.example"
             published = (when + timedelta(minutes=rng.randint(5, 4000))).isoformat() if rng.random() < 0.85 else None
-            text, edits = copy_of(rng, event, headline, byline, paragraphs, site)
+            text, edits = copy_of(rng, event, headline, byline, body, site)
             docs.append(Doc(f"{label}-{k}", text, f"https://{site}/news/{number}-{k}", published, label, edits))
     rng.shuffle(docs)
     return docs[:documents]

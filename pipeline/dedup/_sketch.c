@@ -268,16 +268,19 @@ static int cmp_ranked(const void *x, const void *y) {
 }
 
 /* cluster_sorted(samples: list[bytes], wholes: list[int], containment: float, full_copy: float,
- *                min_shared: int, candidate_posting: int, max_candidates: int) -> list[tuple[int, float, int]]
+ *                min_shared: int, candidate_posting: int, max_candidates: int, key_modulus: int)
+ *     -> list[tuple[int, float, int]]
+ * Only the sketch hashes divisible by key_modulus are index keys (candidates); verification uses whole sketches.
  * Documents come in canonical order. Per document: (position of its canonical copy, similarity,
  * method: 0 canonical, 1 exact, 2 jaccard, 3 containment). Same algorithm as cluster.py. */
 static PyObject *cluster_sorted(PyObject *self, PyObject *args) {
     PyObject *samples_list, *wholes_list;
     double containment, full_copy;
     int min_shared, candidate_posting, max_candidates;
-    if (!PyArg_ParseTuple(args, "O!O!ddiii", &PyList_Type, &samples_list, &PyList_Type, &wholes_list, &containment, &full_copy, &min_shared, &candidate_posting, &max_candidates))
+    unsigned long long key_modulus;
+    if (!PyArg_ParseTuple(args, "O!O!ddiiiK", &PyList_Type, &samples_list, &PyList_Type, &wholes_list, &containment, &full_copy, &min_shared, &candidate_posting, &max_candidates, &key_modulus))
         return NULL;
-    if (max_candidates < 1 || candidate_posting < 1) { PyErr_SetString(PyExc_ValueError, "max_candidates and candidate_posting must be >= 1"); return NULL; }
+    if (max_candidates < 1 || candidate_posting < 1 || key_modulus < 1) { PyErr_SetString(PyExc_ValueError, "max_candidates, candidate_posting and key_modulus must be >= 1"); return NULL; }
     Py_ssize_t n = PyList_GET_SIZE(samples_list);
     if (PyList_GET_SIZE(wholes_list) != n) { PyErr_SetString(PyExc_ValueError, "samples and wholes differ in length"); return NULL; }
     const uint64_t **samples = malloc(sizeof(uint64_t *) * (size_t)(n + 1));
@@ -304,7 +307,7 @@ static PyObject *cluster_sorted(PyObject *self, PyObject *args) {
     Table postings = {0}, exact = {0};
     Node *nodes = NULL;
     size_t node_count = 0, node_capacity = total / 2 + 1024;
-    if (ok) ok = table_init(&postings, total / 2 + 16) == 0 && table_init(&exact, (size_t)n + 16) == 0 && (nodes = malloc(sizeof(Node) * node_capacity)) != NULL;
+    if (ok) ok = table_init(&postings, (size_t)n * 8 + 16) == 0 && table_init(&exact, (size_t)n + 16) == 0 && (nodes = malloc(sizeof(Node) * node_capacity)) != NULL;
     if (!ok) {
         if (!PyErr_Occurred()) PyErr_NoMemory();
         goto done;
@@ -317,6 +320,7 @@ static PyObject *cluster_sorted(PyObject *self, PyObject *args) {
         const uint64_t *mine = samples[d];
         Py_ssize_t size = sizes[d], touched_count = 0;
         for (Py_ssize_t k = 0; k < size; k++) {
+            if (mine[k] % key_modulus) continue;
             Slot *slot = table_get(&postings, mine[k], 0);
             if (!slot || slot->count < 0) continue;
             for (int32_t node = slot->head; node >= 0; node = nodes[node].next) {
@@ -357,6 +361,7 @@ static PyObject *cluster_sorted(PyObject *self, PyObject *args) {
         Slot *slot = table_get(&exact, wholes[d], 1);
         slot->count = number;
         for (Py_ssize_t k = 0; k < size; k++) {
+            if (mine[k] % key_modulus) continue;
             if (table_grow(&postings) < 0) { ok = 0; break; }
             slot = table_get(&postings, mine[k], 1);
             if (slot->count < 0) continue;

@@ -31,6 +31,7 @@ FULL_COPY = 0.8  # Jaccard from which a copy counts as the whole text ("jaccard"
 MIN_SHARED = 4
 CANDIDATE_POSTING = 32  # a sample shared by more canonical copies than this finds no candidates (stock phrase)
 MAX_CANDIDATES = 8  # canonical copies verified per document, those sharing the most rare samples first
+KEY_MODULUS = 1  # sketch hashes divisible by this are index keys (1: all); verification uses whole sketches
 
 
 METHODS = ("canonical", "exact", "jaccard", "containment")
@@ -58,7 +59,7 @@ def cluster(docs: list[Doc], containment: float = CONTAINMENT, min_shared: int =
     order = sorted(docs, key=lambda d: canonical_key(d.member))
     samples, wholes = [d.samples for d in order], [d.whole for d in order]
     if _sketch is not None:
-        found = _sketch.cluster_sorted(samples, wholes, containment, FULL_COPY, min_shared, CANDIDATE_POSTING, MAX_CANDIDATES)
+        found = _sketch.cluster_sorted(samples, wholes, containment, FULL_COPY, min_shared, CANDIDATE_POSTING, MAX_CANDIDATES, KEY_MODULUS)
     else:
         found = cluster_sorted(samples, wholes, containment, min_shared)
     return {d.key: Assignment(order[position].key, round(similarity, 4), METHODS[method]) for d, (position, similarity, method) in zip(order, found)}
@@ -79,7 +80,7 @@ def cluster_sorted(samples: list[bytes], wholes: list[int], containment: float =
         mine = array("Q", packed)
         shared: dict[int, int] = {}
         for value in mine:
-            posting = postings.get(value)
+            posting = postings.get(value) if value % KEY_MODULUS == 0 else None
             if posting:
                 for number in posting:
                     shared[number] = shared.get(number, 0) + 1
@@ -106,6 +107,8 @@ def cluster_sorted(samples: list[bytes], wholes: list[int], containment: float =
         sets.append(mine_set)
         exact[whole] = number
         for value in mine:
+            if value % KEY_MODULUS:
+                continue
             posting = postings.setdefault(value, [])
             if posting is not None:
                 if len(posting) >= CANDIDATE_POSTING:

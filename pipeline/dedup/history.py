@@ -10,7 +10,7 @@ from collections import defaultdict
 import numpy as np
 import pyarrow as pa
 
-from pipeline.dedup.cluster import CANDIDATE_POSTING, MAX_CANDIDATES, MIN_SHARED
+from pipeline.dedup.cluster import CANDIDATE_POSTING, KEY_MODULUS, MAX_CANDIDATES, MIN_SHARED
 from pipeline.settings import Settings
 
 MEMBER_COLUMNS = "a.article_id, a.dup_cluster_id, a.story_id, a.published_at, a.word_count, a.domain, a.wire_agency"
@@ -22,10 +22,11 @@ def doc_key(article_id: str) -> int:
 
 
 def key_table(keys: list[int], sketches: list[bytes]) -> pa.Table:
-    """``(key, doc_key)`` rows for the sketches of the given documents."""
+    """``(key, doc_key)`` rows: the index keys (sketch hashes divisible by ``KEY_MODULUS``) of the given documents."""
     values = np.frombuffer(b"".join(sketches), dtype="<u8")
     owners = np.repeat(np.array(keys, dtype=np.uint64), [len(s) // 8 for s in sketches])
-    return pa.table({"key": pa.array(values, pa.uint64()), "doc_key": pa.array(owners, pa.uint64())})
+    chosen = values % np.uint64(KEY_MODULUS) == 0
+    return pa.table({"key": pa.array(values[chosen], pa.uint64()), "doc_key": pa.array(owners[chosen], pa.uint64())})
 
 
 class StoredIndex:

@@ -78,7 +78,7 @@ def test_compiled_and_reference_implementations_agree():
     compiled = sketch.sketch_texts(texts)
     assert compiled == [sketch.sketch_python(t.encode("utf-8", "replace").decode("utf-8")) for t in texts]
     samples, wholes = [s for s, _, _ in compiled], [w for _, _, w in compiled]
-    args = (clustering.CONTAINMENT, clustering.FULL_COPY, clustering.MIN_SHARED, clustering.CANDIDATE_POSTING, clustering.MAX_CANDIDATES)
+    args = (clustering.CONTAINMENT, clustering.FULL_COPY, clustering.MIN_SHARED, clustering.CANDIDATE_POSTING, clustering.MAX_CANDIDATES, clustering.KEY_MODULUS)
     assert sketch._sketch.cluster_sorted(samples, wholes, *args) == clustering.cluster_sorted(samples, wholes)
 
 
