@@ -49,7 +49,8 @@ static void init_fold(void) {
 }
 
 typedef struct {
-    const unsigned char *text;
+    const void *data; /* the str's own code units (1, 2 or 4 bytes each): read without the GIL */
+    int kind;
     Py_ssize_t size;
     uint64_t *samples; /* output, sorted unique */
     Py_ssize_t count;
@@ -58,28 +59,9 @@ typedef struct {
     int failed;
 } Job;
 
-static int cmp_u64(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Next folded character from UTF-8 at *pos, or 0 when the character is dropped; -1 at the end. */
-static inline int64_t next_char(const unsigned char *s, Py_ssize_t n, Py_ssize_t *pos, int *is_word) {
-    unsigned char b = s[*pos];
-    if (b < 0x80) {
-        (*pos)++;
-        *is_word = ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9'));
-        return ASCII_FOLD[b];
-    }
-    uint32_t cp;
-    int len;
-    if ((b & 0xE0) == 0xC0) { cp = b & 0x1F; len = 2; }
-    else if ((b & 0xF0) == 0xE0) { cp = b & 0x0F; len = 3; }
-    else if ((b & 0xF8) == 0xF0) { cp = b & 0x07; len = 4; }
-    else { (*pos)++; *is_word = 0; return 0; }
-    if (*pos + len > n) { *pos = n; *is_word = 0; return 0; }
-    for (int k = 1; k < len; k++) cp = (cp << 6) | (s[*pos + k] & 0x3F);
-    *pos += len;
+/* The folded value of a code point (0: dropped) and whether it belongs to a word. */
+static inline int64_t fold_cp(Py_UCS4 cp, int *is_word) {
+    if (cp < 0x80) { *is_word = ASCII_WORD[cp]; return ASCII_FOLD[cp]; }
     if (cp < 0xC0 || (cp >= 0x2000 && cp <= 0x206F) || (cp >= 0x3000 && cp <= 0x303F)) { *is_word = 0; return 0; }
     *is_word = 1;
     if (cp <= 0xFF) {
@@ -89,26 +71,38 @@ static inline int64_t next_char(const unsigned char *s, Py_ssize_t n, Py_ssize_t
     return (int64_t)cp;
 }
 
+static void sort_u64(uint64_t *a, Py_ssize_t n) {
+    while (n > 16) {
+        uint64_t x = a[0], y = a[n / 2], z = a[n - 1];
+        uint64_t pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        Py_ssize_t i = 0, j = n - 1;
+        while (i <= j) {
+            while (a[i] < pivot) i++;
+            while (a[j] > pivot) j--;
+            if (i <= j) { uint64_t t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+        }
+        if (j + 1 < n - i) { sort_u64(a, j + 1); a += i; n -= i; }
+        else { sort_u64(a + i, n - i); n = j + 1; }
+    }
+    for (Py_ssize_t i = 1; i < n; i++) {
+        uint64_t v = a[i];
+        Py_ssize_t k = i;
+        while (k > 0 && a[k - 1] > v) { a[k] = a[k - 1]; k--; }
+        a[k] = v;
+    }
+}
+
 static void sketch_one(Job *job, int gram, uint64_t modulus) {
-    const unsigned char *s = job->text;
-    Py_ssize_t n = job->size, pos = 0, length = 0, words = 0;
+    Py_ssize_t n = job->size, length = 0, words = 0;
     uint64_t *mixed = malloc(sizeof(uint64_t) * (size_t)(n + 1));
     Py_ssize_t capacity = n / (Py_ssize_t)modulus + 2 * n / 1000 + 16, count = 0;
     uint64_t *out = malloc(sizeof(uint64_t) * (size_t)capacity);
     if (!mixed || !out) { free(mixed); free(out); job->failed = 1; return; }
     int in_word = 0;
     int64_t last = 0;
-    while (pos < n) {
+    for (Py_ssize_t pos = 0; pos < n; pos++) {
         int is_word;
-        int64_t c;
-        unsigned char b = s[pos];
-        if (b < 0x80) {
-            pos++;
-            c = ASCII_FOLD[b];
-            is_word = ASCII_WORD[b];
-        } else {
-            c = next_char(s, n, &pos, &is_word);
-        }
+        int64_t c = fold_cp(PyUnicode_READ(job->kind, job->data, pos), &is_word);
         if (is_word && !in_word) words++;
         in_word = is_word;
         if (c <= 0) continue;
@@ -140,7 +134,7 @@ static void sketch_one(Job *job, int gram, uint64_t modulus) {
     }
     if (length > 0 && length < gram) out[count++] = mix64(hash); /* a text shorter than one gram */
     free(mixed);
-    qsort(out, (size_t)count, sizeof(uint64_t), cmp_u64);
+    sort_u64(out, count);
     Py_ssize_t unique = 0;
     for (Py_ssize_t k = 0; k < count; k++)
         if (unique == 0 || out[unique - 1] != out[k]) out[unique++] = out[k];
@@ -172,9 +166,10 @@ static PyObject *sketch_many(PyObject *self, PyObject *args) {
             PyErr_Format(PyExc_TypeError, "texts[%zd] is %s, not str", i, Py_TYPE(item)->tp_name);
             return NULL;
         }
-        const char *utf8 = PyUnicode_AsUTF8AndSize(item, &jobs[i].size);
-        if (!utf8) { free(jobs); return NULL; }
-        jobs[i].text = (const unsigned char *)utf8;
+        if (PyUnicode_READY(item) < 0) { free(jobs); return NULL; }
+        jobs[i].kind = PyUnicode_KIND(item);
+        jobs[i].data = PyUnicode_DATA(item);
+        jobs[i].size = PyUnicode_GET_LENGTH(item);
     }
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) sketch_one(&jobs[i], gram, (uint64_t)modulus);

@@ -112,13 +112,6 @@ def sketch_texts(texts: list[str], gram: int = GRAM, modulus: int = MODULUS) -> 
     """(sketch, word count, whole-text hash) per text; compiled and on two threads when it can."""
     if _sketch is None:
         return [sketch_python(t, gram, modulus) for t in texts]
-    try:
-        return _sketch_compiled(texts, gram, modulus)
-    except UnicodeEncodeError:  # lone surrogates (from JSON escapes) have no UTF-8 form
-        return _sketch_compiled([t.encode("utf-8", "replace").decode("utf-8") for t in texts], gram, modulus)
-
-
-def _sketch_compiled(texts: list[str], gram: int, modulus: int) -> list[Sketch]:
     workers = min(os.cpu_count() or 1, 4)
     if workers < 2 or len(texts) < PARALLEL_MIN_TEXTS:
         return _sketch.sketch_many(texts, gram, modulus)
