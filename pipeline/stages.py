@@ -200,7 +200,7 @@ def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> d
     """Exact, near-duplicate and story levels, against this batch and the stored history."""
     from pipeline.dedup.history import StoredIndex
     from pipeline.dedup.near import near_duplicates
-    from pipeline.dedup.story import UnionFind, same_story, story_terms
+    from pipeline.dedup.story import UnionFind, candidate_pairs, same_story, story_terms
 
     out = staging.run_dir(settings.staging_url, run_id)
     rows = staging.read_many([r["articles"] for r in clean_results], staging.ARTICLE)
@@ -224,12 +224,11 @@ def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> d
         story_candidates = history.story_candidates(terms) if history.available else {}
         # Story level: batch against batch, then against stored candidates.
         sf = UnionFind()
-        ids = sorted(batch_ids)
-        for i, a in enumerate(ids):
+        for a in sorted(batch_ids):
             sf.find(a)
-            for b in ids[i + 1 :]:
-                if same_story(terms[a], terms[b], when[a], when[b], settings.story_min_shared_terms, settings.story_window_days):
-                    sf.union(a, b)
+        for a, b in candidate_pairs(terms, settings.story_min_shared_terms):
+            if same_story(terms[a], terms[b], when[a], when[b], settings.story_min_shared_terms, settings.story_window_days):
+                sf.union(a, b)
         for a, candidates in story_candidates.items():
             for stored in candidates:
                 if same_story(terms[a], stored["terms"], when[a], stored["published_at"], settings.story_min_shared_terms, settings.story_window_days):

@@ -5,7 +5,7 @@ articles away, it only labels them with a common ``story_id``."""
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import datetime
 
 STORY_TERMS = 15
@@ -34,6 +34,21 @@ def same_story(
         return False
     shared = len(set(terms_a) & set(terms_b))
     return shared >= max(min_shared, min(len(terms_a), len(terms_b)) // 3)
+
+
+def candidate_pairs(terms: dict[str, list[str]], min_shared: int) -> list[tuple[str, str]]:
+    """The pairs of articles sharing at least ``min_shared`` terms (a necessary condition of
+    ``same_story``), found through the terms instead of by comparing every pair."""
+    postings: dict[str, list[str]] = defaultdict(list)
+    for key in sorted(terms):
+        for term in set(terms[key]):
+            postings[term].append(key)
+    shared: Counter[tuple[str, str]] = Counter()
+    for keys in postings.values():
+        for i, a in enumerate(keys):
+            for b in keys[i + 1 :]:
+                shared[(a, b)] += 1
+    return sorted(pair for pair, count in shared.items() if count >= min_shared)
 
 
 class UnionFind:

@@ -14,7 +14,7 @@ from pipeline.dedup import cluster as clustering
 from pipeline.dedup import sketch
 from pipeline.dedup.canonical import Member, choose_canonical
 from pipeline.dedup.records import InputError, dedup_records
-from pipeline.dedup.story import same_story, story_terms
+from pipeline.dedup.story import candidate_pairs, same_story, story_terms
 from tests.dedup.factory import edited_copies, story, text
 
 
@@ -116,3 +116,11 @@ def test_story_terms_group_writeups():
     two = story_terms("Villages cut off", "The road to Val Moranza stayed shut, Ruggeri said.\nBormio hospital took the injured, Civil Protection said.")
     assert same_story(one, two, None, None, 3, 3)
     assert not same_story(one, ["Prague", "Czech", "National", "Bank"], None, None, 3, 3)
+
+
+def test_story_candidates_are_every_pair_sharing_enough_terms():
+    rng = random.Random(3)
+    terms = {f"a{i}": rng.sample([f"name{k}" for k in range(40)], 12) for i in range(60)}
+    ids = sorted(terms)
+    every = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :] if len(set(terms[a]) & set(terms[b])) >= 5]
+    assert every and candidate_pairs(terms, 5) == every
