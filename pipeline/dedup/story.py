@@ -39,16 +39,17 @@ def same_story(
 def candidate_pairs(terms: dict[str, list[str]], min_shared: int) -> list[tuple[str, str]]:
     """The pairs of articles sharing at least ``min_shared`` terms (a necessary condition of
     ``same_story``), found through the terms instead of by comparing every pair."""
-    postings: dict[str, list[str]] = defaultdict(list)
-    for key in sorted(terms):
+    keys = sorted(terms)
+    postings: dict[str, list[int]] = defaultdict(list)
+    for number, key in enumerate(keys):
         for term in set(terms[key]):
-            postings[term].append(key)
-    shared: Counter[tuple[str, str]] = Counter()
-    for keys in postings.values():
-        for i, a in enumerate(keys):
-            for b in keys[i + 1 :]:
-                shared[(a, b)] += 1
-    return sorted(pair for pair, count in shared.items() if count >= min_shared)
+            postings[term].append(number)
+    size = len(keys)
+    shared: Counter[int] = Counter()
+    for numbers in postings.values():
+        if len(numbers) > 1:
+            shared.update(a * size + b for i, a in enumerate(numbers) for b in numbers[i + 1 :])
+    return [(keys[pair // size], keys[pair % size]) for pair, count in sorted(shared.items()) if count >= min_shared]
 
 
 class UnionFind:
