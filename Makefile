@@ -14,11 +14,11 @@ export AIRFLOW__LOGGING__LOGGING_LEVEL ?= WARNING
 export GX_ANALYTICS_ENABLED := false
 SAMPLE := $(CURDIR)/pipeline/sample_corpus
 
-.PHONY: setup airflow-init demo test lint clean-var
+.PHONY: setup airflow-init demo test lint clean-var bench-dedup
 
 setup: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock pyproject.toml setup.py pipeline/dedup/_sketch.c
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -39,6 +39,10 @@ demo: airflow-init
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+bench-dedup: setup
+	$(BIN)/python -m pipeline.benchmarks.dedup_quality
+	$(BIN)/python -m pipeline.benchmarks.dedup_history
 
 lint: setup
 	$(BIN)/ruff check .

@@ -17,7 +17,6 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 from pipeline import __version__
 from pipeline.settings import load_settings
@@ -100,28 +99,14 @@ def cmd_eval_clean(args) -> int:
 
 
 def cmd_dedup(args) -> int:
-    from pipeline.dedup import dedup_records
+    from pipeline.dedup.records import InputError, dedup_records, read_records, write_results
 
-    records = []
-    with open(args.input, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                if not isinstance(record.get("id"), (str, int)) or not isinstance(record.get("text"), str):
-                    raise ValueError('needs "id" (string) and "text" (string)')
-            except (json.JSONDecodeError, ValueError, AttributeError) as exc:
-                print(f"newsingest dedup: {args.input}:{number}: {exc}", file=sys.stderr)
-                return 2
-            records.append(record)
-    settings = load_settings(args.config)
-    results = dedup_records(records, threshold=settings.near_dup_threshold)
-    lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in results)
-    if args.out:
-        Path(args.out).write_text(lines, encoding="utf-8")
-    else:
-        sys.stdout.write(lines)
+    try:
+        results = dedup_records(read_records(args.input), containment=load_settings(args.config).near_dup_threshold)
+    except InputError as exc:
+        print(f"newsingest dedup: {exc}", file=sys.stderr)
+        return 2
+    write_results(results, args.out, sys.stdout)
     return 0
 
 

@@ -24,7 +24,7 @@ class Settings:
     max_clean_seconds: float = 20.0  # per document
     min_body_words: int = 40
     site_repeat_min_docs: int = 3  # a line seen in this many documents of one site is boilerplate
-    near_dup_threshold: float = 0.7  # containment of the shorter copy's shingles
+    near_dup_threshold: float = 0.45  # containment of the smaller copy's sketch in the canonical's (pipeline/dedup/cluster.py)
     story_min_shared_terms: int = 5
     story_window_days: int = 3
     lock_retry_seconds: float = 60.0

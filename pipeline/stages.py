@@ -195,8 +195,8 @@ def stage_clean(shard_url: str, site_lines_url: str, settings: Settings) -> dict
 def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> dict:
     """Exact, near-duplicate and story levels, against this batch and the stored history."""
     from pipeline.dedup.history import StoredIndex
-    from pipeline.dedup.near import UnionFind, fingerprint, links_to_history, links_within
-    from pipeline.dedup.story import same_story, story_terms
+    from pipeline.dedup.near import near_duplicates
+    from pipeline.dedup.story import UnionFind, candidate_pairs, same_story, story_terms
 
     out = staging.run_dir(settings.staging_url, run_id)
     rows = staging.read_many([r["articles"] for r in clean_results], staging.ARTICLE)
@@ -208,73 +208,61 @@ def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> d
             same_id.append({"raw_id": row["raw_id"], "uri": row["uri"], "outcome": "duplicate", "article_id": row["article_id"], "reason": "same_article_id"})
         else:
             unique.append(row)
-    prints = [fingerprint(r["article_id"], r["content_hash"], r["body"]) for r in unique]
-    links = links_within(prints, settings.near_dup_threshold)
     terms = {r["article_id"]: story_terms(r["title"], r["body"]) for r in unique}
     when = {r["article_id"]: r["published_at"] for r in unique}
     batch_ids = set(terms)
-    stored_groups: dict[str, str] = {}
     stored_stories: dict[str, str] = {}
     members: dict[str, dict] = {}
     with StoredIndex(settings) as history:
-        if history.available:
-            links += links_to_history(prints, history.candidates, history.fingerprints, settings.near_dup_threshold)
-            story_candidates = history.story_candidates(terms)
-        else:
-            story_candidates = {}
-        uf = UnionFind()
-        for r in unique:
-            uf.find(r["article_id"])
-        best: dict[str, tuple[float, str, str]] = {}
-        for link in links:
-            uf.union(link.a, link.b)
-            for x, y in ((link.a, link.b), (link.b, link.a)):
-                if x in batch_ids and link.similarity > best.get(x, (-1.0, "", ""))[0]:
-                    best[x] = (link.similarity, link.method, y)
-        stored_touched = {k for link in links for k in (link.a, link.b) if k not in batch_ids}
-        if history.available and stored_touched:
-            for member in history.cluster_members(stored_touched):
-                members[member["article_id"]] = member
-                uf.union(member["article_id"], member["dup_cluster_id"])
-                stored_groups[member["article_id"]] = member["dup_cluster_id"]
+        near = near_duplicates(unique, history if history.available else None, settings.near_dup_threshold)
+        for member in near.members:
+            members[member["article_id"]] = member
+        story_candidates = history.story_candidates(terms) if history.available else {}
         # Story level: batch against batch, then against stored candidates.
         sf = UnionFind()
-        ids = sorted(batch_ids)
-        for i, a in enumerate(ids):
+        for a in sorted(batch_ids):
             sf.find(a)
-            for b in ids[i + 1 :]:
-                if same_story(terms[a], terms[b], when[a], when[b], settings.story_min_shared_terms, settings.story_window_days):
-                    sf.union(a, b)
+        for a, b in candidate_pairs(terms, settings.story_min_shared_terms):
+            if same_story(terms[a], terms[b], when[a], when[b], settings.story_min_shared_terms, settings.story_window_days):
+                sf.union(a, b)
         for a, candidates in story_candidates.items():
             for stored in candidates:
                 if same_story(terms[a], stored["terms"], when[a], stored["published_at"], settings.story_min_shared_terms, settings.story_window_days):
                     sf.union(a, stored["article_id"])
                     sf.union(stored["article_id"], stored["story_id"])
                     stored_stories[stored["article_id"]] = stored["story_id"]
-        story_touched = {k for k in stored_stories}
-        if history.available and story_touched:
-            for member in history.story_members({stored_stories[k] for k in story_touched}):
+        for member in members.values():  # a re-clustered stored copy keeps its story
+            sf.union(member["article_id"], member["story_id"])
+            stored_stories[member["article_id"]] = member["story_id"]
+        if history.available and stored_stories:
+            for member in history.story_members(set(stored_stories.values())):
                 sf.union(member["article_id"], member["story_id"])
-                members.setdefault(member["article_id"], member)
-    sample_of = {fp.key: fp.samples.tolist() for fp in prints}
+                members.setdefault(member["article_id"], {**member, "sketch": None, "whole_hash": None})
     deduped = []
     for r in unique:
-        similarity, method, linked_to = best.get(r["article_id"], (None, None, None))
+        found = near.assigned[r["article_id"]]
+        linked = found.canonical != r["article_id"]
         deduped.append({
             **r,
-            "dup_group": uf.find(r["article_id"]),
-            "similarity": similarity, "method": method, "linked_to": linked_to,
+            "dup_group": found.canonical,
+            "similarity": found.similarity if linked else None, "method": found.method if linked else None,
+            "linked_to": found.canonical if linked else None,
             "story_group": sf.find(r["article_id"]),
             "story_terms": terms[r["article_id"]],
-            "samples": sample_of[r["article_id"]],
+            "sketch": near.sketches[r["article_id"]][0], "whole_hash": near.sketches[r["article_id"]][1],
         })
-    member_rows = [
-        {
-            "article_id": m["article_id"], "dup_group": uf.find(m["article_id"]), "story_group": sf.find(m["article_id"]),
+    member_rows = []
+    for m in members.values():
+        found = near.assigned.get(m["article_id"])
+        canonical = found.canonical if found else m["dup_cluster_id"]
+        linked = found is not None and canonical != m["article_id"]
+        member_rows.append({
+            "article_id": m["article_id"], "dup_group": canonical, "story_group": sf.find(m["article_id"]),
             "published_at": m["published_at"], "word_count": m["word_count"], "domain": m["domain"], "wire_agency": m["wire_agency"],
-        }
-        for m in members.values()
-    ]
+            "reclustered": found is not None,
+            "similarity": found.similarity if linked else None, "method": found.method if linked else None,
+            "sketch": m["sketch"], "whole_hash": m["whole_hash"],
+        })
     groups = {d["dup_group"] for d in deduped}
     return {
         "articles": staging.write(f"{out}/dedup/articles.parquet", deduped, staging.DEDUPED),
@@ -283,7 +271,7 @@ def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> d
         "articles_in": len(rows),
         "unique": len(unique),
         "clusters": len(groups),
-        "links": len(links),
+        "links": sum(1 for d in deduped if d["linked_to"]),
     }
 
 

@@ -26,11 +26,14 @@ ARTICLE = pa.schema([
 DEDUPED = pa.schema(list(ARTICLE) + [
     ("dup_group", pa.string()), ("similarity", pa.float64()), ("method", pa.string()),
     ("linked_to", pa.string()), ("story_group", pa.string()), ("story_terms", STRINGS),
-    ("samples", pa.list_(pa.uint64())),
+    ("sketch", pa.binary()), ("whole_hash", pa.uint64()),
 ])
+# Stored articles a batch touched: re-clustered near-duplicates (with their sketch) and story members.
 MEMBER = pa.schema([
     ("article_id", pa.string()), ("dup_group", pa.string()), ("story_group", pa.string()),
     ("published_at", TS), ("word_count", pa.int32()), ("domain", pa.string()), ("wire_agency", pa.string()),
+    ("reclustered", pa.bool_()), ("similarity", pa.float64()), ("method", pa.string()),
+    ("sketch", pa.binary()), ("whole_hash", pa.uint64()),
 ])
 REMOVED = pa.schema([
     ("article_id", pa.string()), ("raw_id", pa.string()), ("position", pa.int32()),

@@ -13,7 +13,7 @@ from tests.conftest import SAMPLE_CORPUS
 
 NEWSINGEST = [sys.executable, "-m", "pipeline.cli"]
 SEED_BOILERPLATE = ["cookies on our site", "LEAVE A REPLY", "Daily Newsletter", "All rights reserved", "All Rights Reserved", "Read and Post Comments"]
-TABLES = ("articles", "duplicates", "removed_segments", "quarantine", "validation_results", "shingle_samples", "story_terms")
+TABLES = ("articles", "duplicates", "removed_segments", "quarantine", "validation_results", "near_sketches", "near_keys", "story_terms")
 
 
 def run(*args, check=True) -> subprocess.CompletedProcess:

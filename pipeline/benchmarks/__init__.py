@@ -1,1 +1,1 @@
-"""Benchmark scripts: each prints its figures; run with ``python -m pipeline.benchmarks.<name>``."""
+"""Benchmark scripts: run as ``python -m pipeline.benchmarks.<name>``; they print figures."""

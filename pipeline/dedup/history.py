@@ -1,78 +1,91 @@
-"""The stored side of deduplication: candidates and fingerprints of landed articles, read from
-DuckDB through a short read-only connection (the land stage is the only writer)."""
+"""The stored side of deduplication, read from DuckDB through a short read-only connection (the
+land stage is the only writer): the near-duplicate index (``near_keys``: sketch hashes of
+canonical copies; ``near_sketches``: every article's sketch) and the story terms."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
 
+import numpy as np
 import pyarrow as pa
 
-from pipeline.dedup.near import MIN_SHARED_SAMPLES, Fingerprint, fingerprint
+from pipeline.dedup.cluster import CANDIDATE_POSTING, KEY_MODULUS, MAX_CANDIDATES, MIN_SHARED
 from pipeline.settings import Settings
 
-MEMBER_COLUMNS = "article_id, dup_cluster_id, story_id, published_at, word_count, domain, wire_agency"
+MEMBER_COLUMNS = "a.article_id, a.dup_cluster_id, a.story_id, a.published_at, a.word_count, a.domain, a.wire_agency"
+
+
+def doc_key(article_id: str) -> int:
+    """The 64-bit key ``near_keys`` stores for an article (stable across processes)."""
+    return int.from_bytes(hashlib.blake2b(article_id.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def key_table(keys: list[int], sketches: list[bytes]) -> pa.Table:
+    """``(key, doc_key)`` rows: the index keys (sketch hashes divisible by ``KEY_MODULUS``) of the given documents."""
+    values = np.frombuffer(b"".join(sketches), dtype="<u8")
+    owners = np.repeat(np.array(keys, dtype=np.uint64), [len(s) // 8 for s in sketches])
+    chosen = values % np.uint64(KEY_MODULUS) == 0
+    return pa.table({"key": pa.array(values[chosen], pa.uint64()), "doc_key": pa.array(owners[chosen], pa.uint64())})
 
 
 class StoredIndex:
-    def __init__(self, settings: Settings):
+    """Opened on the settings' database (``StoredIndex(settings)``) or on a given connection."""
+
+    def __init__(self, settings: Settings, con=None):
         self.settings = settings
-        self.con = None
+        self.con = con
         self._context = None
         self.available = False
 
     def __enter__(self) -> StoredIndex:
-        from pipeline.store import read_connection
+        if self.con is None:
+            from pipeline.store import read_connection
 
-        self._context = read_connection(self.settings.db_path, self.settings.lock_retry_seconds)
-        self.con = self._context.__enter__()
+            self._context = read_connection(self.settings.db_path, self.settings.lock_retry_seconds)
+            self.con = self._context.__enter__()
         if self.con is not None:
             self.available = bool(self.con.execute("SELECT count(*) FROM articles").fetchall()[0][0])
         return self
 
     def __exit__(self, *exc) -> None:
-        self._context.__exit__(*exc)
+        if self._context is not None:
+            self._context.__exit__(*exc)
 
-    def candidates(self, prints: list[Fingerprint]) -> dict[str, list[str]]:
-        keys, hashes = [], []
-        for fp in prints:
-            values = fp.samples.tolist()
-            keys.extend([fp.key] * len(values))
-            hashes.extend(values)
-        self.con.register("batch_samples", pa.table({"key": keys, "hash": pa.array(hashes, pa.uint64())}))
-        self.con.register("batch_hashes", pa.table({"key": [fp.key for fp in prints], "content_hash": [fp.content_hash for fp in prints]}))
-        rows = self.con.execute(
+    def near_clusters(self, sketches: list[bytes]) -> list[dict]:
+        """Every stored member (with its sketch) of the clusters whose canonical copy shares rare
+        sketch hashes with a batch document: the ``MAX_CANDIDATES`` sharing most per document, as
+        the in-memory clustering ranks its candidates."""
+        self.con.register("batch_keys", key_table(list(range(len(sketches))), sketches).rename_columns(["key", "doc"]))
+        cursor = self.con.execute(
             f"""
-            SELECT b.key, s.article_id FROM batch_samples b JOIN shingle_samples s USING (hash)
-            GROUP BY ALL HAVING count(*) >= {MIN_SHARED_SAMPLES}
-            UNION
-            SELECT h.key, a.article_id FROM batch_hashes h JOIN articles a USING (content_hash)
+            WITH matched AS (
+                SELECT b.doc, k.key, k.doc_key FROM batch_keys b JOIN near_keys k ON k.key = b.key
+            ), stock AS (
+                SELECT key FROM matched GROUP BY key HAVING count(DISTINCT doc_key) > {CANDIDATE_POSTING}
+            ), shared AS (
+                SELECT doc, doc_key, count(*) AS n FROM matched WHERE key NOT IN (SELECT key FROM stock)
+                GROUP BY doc, doc_key HAVING count(*) >= {min(2, MIN_SHARED)}  -- the clustering verifies
+                QUALIFY row_number() OVER (PARTITION BY doc ORDER BY n DESC, doc_key) <= {MAX_CANDIDATES}
+            ), clusters AS (
+                SELECT DISTINCT a.dup_cluster_id FROM shared s
+                JOIN near_sketches n ON n.doc_key = s.doc_key JOIN articles a ON a.article_id = n.article_id
+            )
+            SELECT {MEMBER_COLUMNS}, n.whole_hash, n.sketch
+            FROM articles a JOIN near_sketches n ON n.article_id = a.article_id
+            WHERE a.dup_cluster_id IN (SELECT dup_cluster_id FROM clusters)
             """
-        ).fetchall()
-        found: dict[str, list[str]] = defaultdict(list)
-        for key, article_id in rows:
-            found[key].append(article_id)
-        return found
-
-    def fingerprints(self, article_ids: Iterable[str]) -> list[Fingerprint]:
-        ids = sorted(article_ids)
-        if not ids:
-            return []
-        self.con.register("wanted", pa.table({"article_id": ids}))
-        rows = self.con.execute("SELECT article_id, content_hash, body FROM articles JOIN wanted USING (article_id)").fetchall()
-        return [fingerprint(a, h, body) for a, h, body in rows]
+        )
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+        self.con.unregister("batch_keys")
+        return rows
 
     def _members(self, column: str, values: set[str]) -> list[dict]:
         self.con.register("wanted_groups", pa.table({"value": sorted(values)}))
-        cursor = self.con.execute(f"SELECT {MEMBER_COLUMNS} FROM articles WHERE {column} IN (SELECT value FROM wanted_groups)")
+        cursor = self.con.execute(f"SELECT {MEMBER_COLUMNS} FROM articles a WHERE {column} IN (SELECT value FROM wanted_groups)")
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-    def cluster_members(self, article_ids: set[str]) -> list[dict]:
-        """Every stored member of the near-duplicate clusters these stored articles belong to."""
-        self.con.register("touched", pa.table({"article_id": sorted(article_ids)}))
-        clusters = {r[0] for r in self.con.execute("SELECT dup_cluster_id FROM articles JOIN touched USING (article_id)").fetchall()}
-        return self._members("dup_cluster_id", clusters)
 
     def story_members(self, story_ids: set[str]) -> list[dict]:
         return self._members("story_id", story_ids)
@@ -82,16 +95,18 @@ class StoredIndex:
         for key, term_list in terms.items():
             keys.extend([key] * len(term_list))
             values.extend(term_list)
-        self.con.register("batch_terms", pa.table({"key": keys, "term": values}))
+        self.con.register("batch_terms", pa.table({"key": pa.array(keys, pa.string()), "term": pa.array(values, pa.string())}))
         rows = self.con.execute(
             f"""
             WITH hits AS (
                 SELECT b.key, t.article_id FROM batch_terms b JOIN story_terms t USING (term)
                 GROUP BY ALL HAVING count(*) >= {self.settings.story_min_shared_terms}
+            ), terms AS (
+                SELECT t.article_id, list(t.term) AS terms FROM story_terms t
+                WHERE t.article_id IN (SELECT article_id FROM hits) GROUP BY t.article_id
             )
-            SELECT h.key, a.article_id, a.story_id, a.published_at,
-                   (SELECT list(term) FROM story_terms s WHERE s.article_id = a.article_id) AS terms
-            FROM hits h JOIN articles a USING (article_id)
+            SELECT h.key, a.article_id, a.story_id, a.published_at, t.terms
+            FROM hits h JOIN articles a USING (article_id) JOIN terms t USING (article_id)
             """
         ).fetchall()
         found: dict[str, list[dict]] = defaultdict(list)

@@ -5,7 +5,7 @@ articles away, it only labels them with a common ``story_id``."""
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import datetime
 
 STORY_TERMS = 15
@@ -34,3 +34,37 @@ def same_story(
         return False
     shared = len(set(terms_a) & set(terms_b))
     return shared >= max(min_shared, min(len(terms_a), len(terms_b)) // 3)
+
+
+def candidate_pairs(terms: dict[str, list[str]], min_shared: int) -> list[tuple[str, str]]:
+    """The pairs of articles sharing at least ``min_shared`` terms (a necessary condition of
+    ``same_story``), found through the terms instead of by comparing every pair."""
+    keys = sorted(terms)
+    postings: dict[str, list[int]] = defaultdict(list)
+    for number, key in enumerate(keys):
+        for term in set(terms[key]):
+            postings[term].append(number)
+    size = len(keys)
+    shared: Counter[int] = Counter()
+    for numbers in postings.values():
+        if len(numbers) > 1:
+            shared.update(a * size + b for i, a in enumerate(numbers) for b in numbers[i + 1 :])
+    return [(keys[pair // size], keys[pair % size]) for pair, count in sorted(shared.items()) if count >= min_shared]
+
+
+class UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, item: str) -> str:
+        root = self.parent.setdefault(item, item)
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while item != root:  # path compression
+            self.parent[item], item = root, self.parent[item]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)

@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from pipeline import staging
 from pipeline.dedup.canonical import Member, choose_canonical
+from pipeline.dedup.history import doc_key, key_table
 from pipeline.settings import Settings
 from pipeline.store.db import connect
 
@@ -19,20 +20,19 @@ ARTICLE_COLUMNS = (
 )
 
 
-def _elect(batch: list[dict], members: list[dict]) -> tuple[dict[str, tuple[str, bool]], dict[str, str]]:
-    """Canonical per near-duplicate group and story id per story group, over batch + stored members."""
-    groups: dict[str, list[dict]] = defaultdict(list)
+def _elect(batch: list[dict], members: list[dict], dropped: set[str]) -> tuple[dict[str, tuple[str, bool]], dict[str, str]]:
+    """Canonical copy (the dedup stage's cluster leader) and story id per article, batch and stored."""
     stories: dict[str, list[str]] = defaultdict(list)
+    groups: dict[str, list[dict]] = defaultdict(list)
     for row in batch + members:
-        groups[row["dup_group"]].append(row)
         stories[row["story_group"]].append(row["article_id"])
+        groups[row["dup_group"]].append(row)
     cluster: dict[str, tuple[str, bool]] = {}
-    for rows in groups.values():
-        chosen = choose_canonical([
-            Member(r["article_id"], r["published_at"], r["word_count"], r["domain"] or "", r["wire_agency"]) for r in rows
-        ])
+    for leader, rows in groups.items():
+        if leader in dropped:  # the leader was quarantined: the next copy in canonical order leads
+            leader = choose_canonical([Member(r["article_id"], r["published_at"], r["word_count"], r["domain"] or "", r["wire_agency"]) for r in rows]).article_id
         for r in rows:
-            cluster[r["article_id"]] = (chosen.article_id, r["article_id"] == chosen.article_id)
+            cluster[r["article_id"]] = (leader, r["article_id"] == leader)
     story = {a: min(ids) for ids in stories.values() for a in ids}
     return cluster, story
 
@@ -55,9 +55,10 @@ def land_batch(
     now = datetime.now(UTC)
     quarantine = staging.read_many(quarantine_urls, staging.QUARANTINE)
     quarantined_raw = {q["raw_id"] for q in quarantine}
-    batch = [r for r in staging.read(articles_url) if r["raw_id"] not in quarantined_raw]
+    deduped = staging.read(articles_url)
+    batch = [r for r in deduped if r["raw_id"] not in quarantined_raw]
     members = staging.read(members_url)
-    cluster, story = _elect(batch, members)
+    cluster, story = _elect(batch, members, {r["article_id"] for r in deduped if r["raw_id"] in quarantined_raw})
 
     landed_ids = {r["article_id"] for r in batch}
     articles = [
@@ -75,9 +76,14 @@ def land_batch(
     links = [
         {"article_id": r["article_id"], "linked_to": r["linked_to"], "similarity": r["similarity"], "method": r["method"]}
         for r in batch if r["linked_to"]
+    ] + [
+        {"article_id": m["article_id"], "linked_to": cluster[m["article_id"]][0], "similarity": m["similarity"], "method": m["method"]}
+        for m in members if m["reclustered"] and not cluster[m["article_id"]][1]
     ]
     removed = [r for r in staging.read_many(removed_urls, staging.REMOVED) if r["article_id"] in landed_ids]
-    samples = [(r["article_id"], h) for r in batch for h in r["samples"]]
+    # The near-duplicate index: every landed sketch; LSH keys for the canonical copies of touched clusters.
+    reindexed = batch + [m for m in members if m["reclustered"]]
+    leaders = [r for r in reindexed if cluster[r["article_id"]][1]]
     terms = [(r["article_id"], t) for r in batch for t in r["story_terms"]]
     ledger = staging.read_many(ledger_urls, staging.LEDGER)
     ledger += [{"raw_id": q["raw_id"], "uri": q["uri"], "outcome": "quarantined", "article_id": None, "reason": q["reason"]} for q in quarantine]
@@ -102,7 +108,14 @@ def land_batch(
         "batch_links": pa.Table.from_pylist(links, schema=pa.schema([
             ("article_id", pa.string()), ("linked_to", pa.string()), ("similarity", pa.float64()), ("method", pa.string())])),
         "batch_removed": pa.Table.from_pylist(removed, schema=staging.REMOVED),
-        "batch_samples": pa.table({"article_id": [a for a, _ in samples], "hash": pa.array([h for _, h in samples], pa.uint64())}),
+        "batch_sketches": pa.table({
+            "article_id": pa.array([r["article_id"] for r in batch], pa.string()),
+            "doc_key": pa.array([doc_key(r["article_id"]) for r in batch], pa.uint64()),
+            "whole_hash": pa.array([r["whole_hash"] for r in batch], pa.uint64()),
+            "sketch": pa.array([r["sketch"] for r in batch], pa.binary()),
+        }),
+        "batch_reindexed": pa.table({"doc_key": pa.array([doc_key(r["article_id"]) for r in reindexed], pa.uint64())}),
+        "batch_keys": key_table([doc_key(r["article_id"]) for r in leaders], [r["sketch"] for r in leaders]),
         "batch_terms": pa.table({"article_id": [a for a, _ in terms], "term": pa.array([t for _, t in terms], pa.string())}),
         "batch_quarantine": pa.Table.from_pylist(quarantine, schema=staging.QUARANTINE),
         "batch_ledger": pa.Table.from_pylist(ledger, schema=staging.LEDGER),
@@ -152,8 +165,9 @@ def _write(con, run_id, input_description, version, now, counts, validation_succ
         "INSERT OR REPLACE INTO removed_segments SELECT article_id, position, text, reason, $run_id FROM batch_removed",
         {"run_id": run_id},
     )
-    con.execute("DELETE FROM shingle_samples WHERE article_id IN (SELECT article_id FROM batch_articles)")
-    con.execute("INSERT INTO shingle_samples SELECT hash, article_id FROM batch_samples")
+    con.execute("INSERT OR REPLACE INTO near_sketches SELECT article_id, doc_key, whole_hash, sketch FROM batch_sketches")
+    con.execute("DELETE FROM near_keys WHERE doc_key IN (SELECT doc_key FROM batch_reindexed)")
+    con.execute("INSERT INTO near_keys SELECT key, doc_key FROM batch_keys")
     con.execute("DELETE FROM story_terms WHERE article_id IN (SELECT article_id FROM batch_articles)")
     con.execute("INSERT INTO story_terms SELECT term, article_id FROM batch_terms")
     con.execute(

@@ -15,7 +15,7 @@ from tests.conftest import REPO, SAMPLE_CORPUS, corpus_expectations
 
 pytestmark = pytest.mark.e2e
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-CORPUS_TABLES = ("articles", "duplicates", "removed_segments", "quarantine", "validation_results", "shingle_samples", "story_terms", "site_lines")
+CORPUS_TABLES = ("articles", "duplicates", "removed_segments", "quarantine", "validation_results", "near_sketches", "near_keys", "story_terms", "site_lines")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,225 @@
+"""A labelled corpus of wire stories and their republished copies, generated deterministically.
+
+Events (a strike, a flood, a court ruling...) get names, places, numbers and quotes. Each event is
+written up independently by one to four outlets (agencies and papers): the write-ups share the
+event's names, places, figures and one or two verbatim quotes but are composed separately — the
+hard negatives. Each write-up is then republished by other sites as copies with the edits wire
+copies get: a new headline, a changed byline or dateline, the tail trimmed, a cut to the first two
+to four paragraphs, light edits (synonyms, a dropped sentence, spelling), OCR noise, and every
+site's own boilerplate around it. Cluster sizes follow a heavy tail, so a large corpus holds
+clusters of hundreds of copies. The label of a document is its write-up.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+FIRST = ["Ana", "Rui", "Helena", "Marta", "Jonas", "Pieter", "Lena", "Tomasz", "Amara", "Kwame", "Nadia", "Omar", "Sofia", "Mateo", "Ingrid", "Yusuf", "Aiko", "Ravi", "Elena", "Dmitri", "Chloe", "Hugo", "Farah", "Luca", "Maya", "Kofi", "Zara", "Emil", "Leila", "Bruno", "Grace", "Tariq"]
+LAST = ["Ferreira", "Valadares", "Kowalski", "Okafor", "Lindqvist", "Moreau", "Haddad", "Novak", "Mensah", "Tanaka", "Ruiz", "Brandt", "Castillo", "Petrov", "Achebe", "Silva", "Rahman", "Costa", "Nakamura", "Weber", "Dubois", "Osei", "Fischer", "Alvarez", "Kim", "Rossi", "Mbeki", "Jansen", "Horvat", "Quinn", "Sato", "Varga"]
+CITIES = [("Sines", "Portugal"), ("Gdansk", "Poland"), ("Lagos", "Nigeria"), ("Bergen", "Norway"), ("Valencia", "Spain"), ("Mombasa", "Kenya"), ("Osaka", "Japan"), ("Chennai", "India"), ("Porto Alegre", "Brazil"), ("Antwerp", "Belgium"), ("Izmir", "Turkey"), ("Cebu", "Philippines"), ("Durban", "South Africa"), ("Tampere", "Finland"), ("Cordoba", "Argentina"), ("Brno", "Czech Republic"), ("Split", "Croatia"), ("Accra", "Ghana"), ("Da Nang", "Vietnam"), ("Leipzig", "Germany")]
+TOPICS = {
+    "strike": (["dockworkers", "rail workers", "nurses", "teachers", "pilots", "miners"], ["walked off the job", "began an open-ended strike", "staged a stoppage", "refused to report for shifts"], ["pay", "automation", "pensions", "night-shift rules", "staffing levels"]),
+    "flood": (["residents", "farmers", "rescue crews", "shop owners", "families"], ["were evacuated", "waded through streets", "fled to higher ground", "waited on rooftops"], ["river levels", "dam releases", "drainage", "warnings", "forecasts"]),
+    "court": (["judges", "prosecutors", "defence lawyers", "tenants", "regulators"], ["ruled against the company", "overturned the decision", "ordered a new hearing", "upheld the fine"], ["consumer law", "tenant fees", "data protection", "competition rules", "planning permits"]),
+    "rates": (["policymakers", "central bankers", "economists", "lenders", "investors"], ["cut interest rates", "held borrowing costs", "signalled further easing", "surprised markets"], ["inflation", "the currency", "wage growth", "mortgage costs", "bond yields"]),
+    "quake": (["rescuers", "villagers", "engineers", "volunteers", "soldiers"], ["searched the rubble", "set up tents", "cleared blocked roads", "checked damaged bridges"], ["aftershocks", "landslides", "building codes", "supplies", "shelter"]),
+    "election": (["voters", "candidates", "observers", "party officials", "pollsters"], ["queued at polling stations", "disputed the count", "conceded defeat", "claimed victory"], ["turnout", "the recount", "coalition talks", "the runoff", "campaign finance"]),
+    "wildfire": (["firefighters", "villagers", "pilots", "forest rangers", "evacuees"], ["battled the blaze", "dug firebreaks", "dropped water", "abandoned their homes"], ["wind", "drought", "evacuation orders", "air quality", "heat"]),
+    "earnings": (["shareholders", "analysts", "executives", "suppliers", "employees"], ["reported higher profits", "cut the outlook", "announced job cuts", "raised the dividend"], ["sales", "margins", "costs", "demand", "guidance"]),
+}
+ORGS = ["Ministry of Labour", "Port Authority", "Civil Protection agency", "Supreme Court", "National Bank", "Electoral Commission", "Fire Service", "Transport Union", "Chamber of Commerce", "Red Cross", "Harbour Board", "Workers' Federation"]
+AGENCIES = [("AP", "apnews.com"), ("Reuters", "reuters.com"), ("AFP", "afp.com")]
+PAPERS = ["harbourgazette", "metrotribune", "valleycourier", "northstarpost", "lakesideherald", "alpinedaily", "eurobrief", "coastaltimes", "riverbendnews", "capitalledger", "dailysentinel", "eveningstar", "morningrecord", "southernchronicle", "westernobserver", "cityexpress", "provincejournal", "islandpost", "highlandvoice", "bayreporter", "plainsgazette", "frontierdispatch", "countyexaminer", "metrodigest"]
+BOILER = [
+    "We use cookies to improve your experience on our site. By continuing you accept our cookie policy.",
+    "Sign up for our daily newsletter to get the top stories in your inbox every morning.",
+    "Advertisement", "Share this article on Facebook Twitter WhatsApp Email", "Read more: latest news from the region",
+    "Copyright {year} {site}. All rights reserved. This material may not be published, broadcast or redistributed.",
+    "Comments are closed on this story.", "Follow us on social media for breaking news alerts.", "Subscribe now for unlimited access to {site}.",
+    "Related stories", "Most read today", "Photo: handout / {site}", "Support independent local journalism at {site}.",
+    "Report an error or send us a tip.", "Listen to this article. Estimated reading time: {minutes} minutes.",
+]
+SAID = ["said", "told reporters", "said in a statement", "told a news conference", "said on {day}", "wrote on social media", "said late on {day}"]
+DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+OPENERS = ["", "", "", "On {day}, ", "By late afternoon, ", "Earlier in the week, ", "According to officials, ", "Meanwhile, ", "In a separate development, ", "Later, "]
+ADJ = ["sharp", "sudden", "prolonged", "unexpected", "bitter", "costly", "widespread", "limited", "growing", "modest", "serious", "fresh"]
+NOUNS = ["dispute", "crisis", "decision", "setback", "shortfall", "backlash", "protest", "review", "inquiry", "plan", "agreement", "delay"]
+VERBS = ["warned", "insisted", "estimated", "acknowledged", "predicted", "argued", "confirmed", "denied", "noted", "suggested"]
+PLACES = ["the main square", "the harbour", "the old town", "the northern districts", "the industrial zone", "the city hall", "the river bank", "the airport road", "the coastal highway", "the central station"]
+QUOTE_PARTS = (
+    ["We", "Nobody", "The government", "Our members", "Families here", "The company", "Everyone in this town", "The people on the ground"],
+    ["will not accept", "cannot ignore", "have been asking for", "were promised", "deserve", "are still waiting for", "will keep fighting for", "never expected"],
+    ["a serious offer", "a clear answer", "real protection", "the help we need", "a fair deal", "the truth", "any of this", "more than words"],
+    ["and we will not stop now", "before the winter comes", "after everything that happened", "while the cameras are here", "and they know it", "this time", "from the people in charge", "for our children"],
+)
+SYNONYMS = {"said": "stated", "warned": "cautioned", "large": "big", "began": "started", "about": "around", "more than": "over", "officials": "authorities", "company": "firm", "help": "assistance", "town": "city"}
+SPELLING = {"labour": "labor", "harbour": "harbor", "defence": "defense", "organise": "organize", "centre": "center"}
+
+
+@dataclass(slots=True)
+class Doc:
+    id: str
+    text: str
+    url: str
+    published_at: str | None
+    label: str  # the write-up this document is a copy of
+    edits: tuple[str, ...] = ()
+
+
+def _person(rng: random.Random) -> str:
+    return f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+
+
+def _quote(rng: random.Random) -> str:
+    a, b, c, d = (rng.choice(part) for part in QUOTE_PARTS)
+    return f"{a} {b} {c}, {d}"
+
+
+class Event:
+    def __init__(self, rng: random.Random, number: int):
+        self.number = number
+        self.topic = rng.choice(sorted(TOPICS))
+        self.city, self.country = rng.choice(CITIES)
+        self.people = [(_person(rng), role) for role in ("official", "leader", "analyst", "witness", "minister")]
+        self.org = rng.choice(ORGS)
+        self.figures = [rng.randint(3, 900) for _ in range(4)]
+        self.day = rng.choice(DAYS)
+        self.quotes = [_quote(rng) for _ in range(3)]
+        self.when = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=rng.randint(0, 24 * 300))
+
+
+def _sentence(rng: random.Random, event: Event, quote_pool: list[str]) -> str:
+    actors, actions, issues = TOPICS[event.topic]
+    person, role = rng.choice(event.people)
+    said = rng.choice(SAID).format(day=event.day)
+    opener = rng.choice(OPENERS).format(day=event.day)
+    kind = rng.randrange(9)
+    if kind == 0 and quote_pool:
+        return f"“{rng.choice(quote_pool)},” {person} {said}."
+    if kind == 1:
+        return f"“{_quote(rng)},” {person}, a {rng.choice(['local', 'senior', 'regional', 'former'])} {role}, {said}."
+    if kind == 2:
+        return f"{opener}{rng.choice(actors)} in {event.city} {rng.choice(actions)} as the {rng.choice(ADJ)} {rng.choice(NOUNS)} over {rng.choice(issues)} {rng.choice(['deepened', 'dragged on', 'spread', 'eased slightly', 'entered a new phase'])}."
+    if kind == 3:
+        return f"The {event.org} {rng.choice(VERBS)} that about {rng.choice(event.figures)} {rng.choice(actors)} {rng.choice(['were affected', 'had joined', 'were still waiting', 'had been moved', 'could lose out'])} near {rng.choice(PLACES)}."
+    if kind == 4:
+        return f"{opener}{person} {rng.choice(VERBS)} that {rng.choice(issues)} would {rng.choice(['remain the main obstacle', 'shape the next talks', 'cost the region dearly', 'be reviewed within weeks', 'decide the outcome'])}, {rng.choice(['a view shared by many', 'though critics disagreed', 'in remarks to lawmakers', 'without giving details', 'citing internal figures'])}."
+    if kind == 5:
+        return f"Figures from the {rng.choice(ORGS)} show {rng.choice(event.figures)} {rng.choice(['cases', 'claims', 'complaints', 'incidents', 'requests'])} in {event.country} since {rng.choice(['January', 'the spring', 'last year', 'the summer', 'the previous crisis'])}, {rng.choice(['up sharply', 'down slightly', 'roughly unchanged', 'the highest on record', 'well below forecasts'])}."
+    if kind == 6:
+        return f"{opener}{rng.choice(['Critics', 'Supporters', 'Neighbours', 'Business groups', 'Opposition lawmakers'])} {rng.choice(VERBS)} that the {rng.choice(ADJ)} {rng.choice(NOUNS)} had {rng.choice(['exposed old weaknesses', 'caught everyone off guard', 'been years in the making', 'hit the poorest hardest', 'split the coalition'])} in {event.city}."
+    if kind == 7:
+        return f"The last {rng.choice(['comparable', 'major', 'serious', 'similar'])} {rng.choice(NOUNS)} in {event.country}, in {rng.randint(1995, 2025)}, {rng.choice(['lasted nine days', 'ended with a settlement', 'led to new rules', 'cost millions', 'forced a cabinet reshuffle'])}."
+    return f"{opener}{rng.choice(['Officials', 'Witnesses', 'Local media', 'Residents', 'Observers'])} {rng.choice(['described', 'reported', 'recalled', 'filmed'])} {rng.choice(['long queues', 'empty streets', 'heavy traffic', 'a tense standoff', 'scenes of confusion'])} at {rng.choice(PLACES)}, {rng.choice(['where police kept watch', 'as night fell', 'before rain set in', 'hours after the announcement', 'despite the warnings'])}."
+
+
+def write_up(rng: random.Random, event: Event, agency: str | None, paragraphs: tuple[int, int] = (7, 13)) -> tuple[str, list[str]]:
+    """Headline and paragraphs of one independent write-up of an event."""
+    actors, actions, issues = TOPICS[event.topic]
+    headline = f"{rng.choice(actors).capitalize()} {rng.choice(actions)} in {event.city} over {rng.choice(issues)}"
+    pool = rng.sample(event.quotes, rng.randint(1, 2))
+    credit = f" ({agency})" if agency else ""
+    lede = f"{event.city.upper()}, {event.country}{credit} — {_sentence(rng, event, [])} {_sentence(rng, event, [])}"
+    body = [" ".join(_sentence(rng, event, pool) for _ in range(rng.randint(2, 4))) for _ in range(rng.randint(*paragraphs))]
+    return headline, [lede, *body]
+
+
+def _ocr(rng: random.Random, text: str, rate: float) -> str:
+    confusions = {"m": "rn", "l": "1", "o": "0", "e": "c", "i": "l", "h": "b", "d": "cl", "w": "vv", "n": "ri", "a": "o", "s": "5", "t": "f"}
+    out = []
+    for char in text:
+        roll = rng.random()
+        if roll < rate and char.lower() in confusions:
+            out.append(confusions[char.lower()])
+        elif roll < rate * 1.3 and char == " ":
+            out.append(rng.choice(["", "  ", "-\n"]))
+        elif roll < rate * 1.5 and char.isalpha():
+            out.append(rng.choice("abcdefghijklmnopqrstuvwxyz"))
+        elif roll < rate * 1.6 and char.isalpha():
+            out.append("")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _light_edit(rng: random.Random, paragraphs: list[str]) -> list[str]:
+    edited = []
+    for paragraph in paragraphs:
+        sentences = paragraph.split(". ")
+        if len(sentences) > 2 and rng.random() < 0.2:
+            del sentences[rng.randrange(len(sentences))]
+        paragraph = ". ".join(sentences)
+        for word, other in SYNONYMS.items():
+            if rng.random() < 0.3:
+                paragraph = paragraph.replace(word, other, 1)
+        for word, other in SPELLING.items():
+            paragraph = paragraph.replace(word, other)
+        edited.append(paragraph)
+    return edited
+
+
+def copy_of(rng: random.Random, event: Event, headline: str, byline: str, paragraphs: list[str], site: str) -> tuple[str, tuple[str, ...]]:
+    """One republished copy with a random mix of the usual edits and the site's boilerplate."""
+    edits = [e for e in ("headline", "byline", "dateline", "trim", "cut", "edit", "ocr") if rng.random() < 0.35]
+    body = list(paragraphs)
+    if "trim" in edits and len(body) > 5:
+        body = body[: len(body) - rng.randint(1, min(4, len(body) - 4))]
+    if "cut" in edits:
+        body = body[: rng.randint(2, 4)]
+    if "dateline" in edits:
+        body[0] = body[0].split(" — ", 1)[-1] if rng.random() < 0.5 else body[0].replace(f"{event.city.upper()}, {event.country}", event.city.upper(), 1)
+    if "edit" in edits:
+        body = _light_edit(rng, body)
+    if "headline" in edits:
+        actors, actions, issues = TOPICS[event.topic]
+        headline = rng.choice([f"{event.city}: {rng.choice(issues)} {rng.choice(NOUNS)} deepens", f"What we know about the {event.topic} in {event.city}", f"{rng.choice(actors).capitalize()} {rng.choice(actions)}", headline.upper()])
+    if "byline" in edits:
+        byline = rng.choice([f"By {_person(rng)}", "From wire reports", f"By {_person(rng)} and {_person(rng)}", ""])
+    boiler = random.Random(site).sample(BOILER, 5)  # a site's own boilerplate lines
+    top = [line.format(site=site, year=2026, minutes=rng.randint(2, 9)) for line in boiler[: rng.randint(0, 2)]]
+    bottom = [line.format(site=site, year=2026, minutes=rng.randint(2, 9)) for line in boiler[2 : 2 + rng.randint(1, 3)]]
+    text = "\n".join([*top, headline, *([byline] if byline else []), *body, *bottom])
+    if "ocr" in edits:
+        text = _ocr(rng, text, rng.uniform(0.005, 0.03))
+    return text, tuple(edits)
+
+
+def _cluster_sizes(rng: random.Random, documents: int) -> list[int]:
+    """Copies per write-up: mostly a few, a heavy tail; corpora of 5,000+ get clusters of hundreds."""
+    sizes: list[int] = []
+    if documents >= 5000:
+        sizes += [rng.randint(150, 450) for _ in range(documents // 2500)]
+    while sum(sizes) < documents:
+        sizes.append(min(int(rng.paretovariate(1.3)), 120))
+    return sizes
+
+
+def generate(documents: int, seed: int = 4, paragraphs: tuple[int, int] = (7, 13)) -> list[Doc]:
+    """``documents`` labelled documents; ``paragraphs`` bounds the body paragraphs of a write-up
+    (the default gives about 420 words a document, (12, 20) about 600)."""
+    rng = random.Random(seed)
+    sizes = _cluster_sizes(rng, documents)
+    docs: list[Doc] = []
+    event = Event(rng, 0)
+    writeups_left = 0
+    for number, size in enumerate(sizes):
+        if writeups_left == 0:  # a new event, written up by one to four outlets
+            event = Event(rng, number)
+            writeups_left = rng.choice([1, 2, 2, 3, 4])
+        writeups_left -= 1
+        agency, agency_site = rng.choice(AGENCIES) if rng.random() < 0.7 else (None, f"{rng.choice(PAPERS)}.example")
+        headline, body = write_up(rng, event, agency, paragraphs)
+        byline = f"By {_person(rng)}"
+        label = f"w{number}"
+        when = event.when + timedelta(minutes=rng.randint(0, 600))
+        original = "\n".join([headline, byline, *body])
+        docs.append(Doc(f"{label}-0", original, f"https://{agency_site}/{event.topic}/{number}", when.isoformat(), label))
+        for k in range(1, size):
+            site = f"{rng.choice(PAPERS)}{rng.randint(1, 40)}.example"
+            published = (when + timedelta(minutes=rng.randint(5, 4000))).isoformat() if rng.random() < 0.85 else None
+            text, edits = copy_of(rng, event, headline, byline, body, site)
+            docs.append(Doc(f"{label}-{k}", text, f"https://{site}/news/{number}-{k}", published, label, edits))
+    rng.shuffle(docs)
+    return docs[:documents]

@@ -1,0 +1,141 @@
+"""Sketches of texts: sampled hashes of character grams, robust to the edits wire copies get.
+
+A text is folded to a stream of letters and digits: case, accents, punctuation and spacing go
+(so re-hyphenation, joined or split words and typographic quotes do not matter), and characters
+OCR confuses are mapped to one letter (0/o, 1/i/l, c/e, rn/m, vv/w). Every ``GRAM``
+consecutive characters are hashed (a polynomial rolling hash), the grams whose hash falls in the
+lowest ``1/MODULUS`` of the range are kept, and their hashes, finalised by a 64-bit mixer, are the
+sketch. A gram is kept or dropped the same way in
+every text, so the overlap of two sketches is a uniform sample of the overlap of the texts:
+containment and Jaccard are estimated from the sketches alone, and a copy cut to its first
+paragraphs keeps exactly the samples of those paragraphs.
+
+The compiled module ``_sketch`` (built by ``pip install``) runs the same algorithm; the Python
+version here is its reference (a test checks they agree) and the fallback.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from array import array
+
+GRAM = 14  # characters of the folded stream, two to three words
+MODULUS = 16  # keep one gram in 16: about 180 samples for a 600-word article
+MASK = (1 << 64) - 1
+BASE = 0x100000001B3
+LATIN1 = "aaaaaaaceeeeiiiidnooooo ouuuuyts" "aaaaaaaceeeeiiiidnooooo ouuuuyty"
+PARALLEL_MIN_TEXTS = 256
+
+try:
+    from pipeline.dedup import _sketch
+except ImportError:  # not built: the Python reference is used (slow, same results)
+    _sketch = None
+
+
+def mix64(x: int) -> int:
+    x ^= x >> 30
+    x = (x * 0xBF58476D1CE4E5B9) & MASK
+    x ^= x >> 27
+    x = (x * 0x94D049BB133111EB) & MASK
+    return x ^ (x >> 31)
+
+
+def _ascii_fold(code: int) -> int:
+    char = chr(code)
+    out = char.lower() if char.isascii() and char.isalnum() else ""
+    if out == "0":
+        out = "o"
+    if out in ("1", "i"):
+        out = "l"
+    if out == "c":
+        out = "e"
+    return ord(out) if out else 0
+
+
+ASCII_FOLD = [_ascii_fold(code) for code in range(128)]
+
+
+def _fold(text: str) -> tuple[list[int], int]:
+    """The folded character stream and the word count."""
+    stream: list[int] = []
+    words = 0
+    in_word = False
+    for char in text:
+        code = ord(char)
+        if code < 0x80:
+            is_word = char.isascii() and char.isalnum()
+            value = ASCII_FOLD[code]
+        elif code < 0xC0 or 0x2000 <= code <= 0x206F or 0x3000 <= code <= 0x303F:
+            is_word, value = False, 0
+        else:
+            is_word = True
+            if code <= 0xFF:
+                base = LATIN1[code - 0xC0]
+                value = 0 if base == " " else ord({"c": "e", "i": "l"}.get(base, base))
+            else:
+                value = code
+        if is_word and not in_word:
+            words += 1
+        in_word = is_word
+        if not value:
+            continue
+        if stream and ((stream[-1] == 0x72 and value == 0x6E) or (stream[-1] == 0x76 and value == 0x76)):
+            stream[-1] = 0x6D if value == 0x6E else 0x77  # rn -> m, vv -> w
+            continue
+        stream.append(value)
+    return stream, words
+
+
+Sketch = tuple[bytes, int, int]  # (sorted unique sampled hashes as native uint64, word count, whole-text hash)
+
+
+def sketch_python(text: str, gram: int = GRAM, modulus: int = MODULUS) -> Sketch:
+    stream, words = _fold(text)
+    power = pow(BASE, gram - 1, 1 << 64)
+    limit = MASK // modulus
+    value = whole = 0
+    kept = set()
+    for i, code in enumerate(stream):
+        whole = (whole * BASE + mix64(code)) & MASK
+        if i >= gram:
+            value = (value - mix64(stream[i - gram]) * power) & MASK
+        value = (value * BASE + mix64(code)) & MASK
+        if i + 1 >= gram and value <= limit:
+            kept.add(mix64(value))
+    if 0 < len(stream) < gram:
+        kept.add(mix64(value))
+    return array("Q", sorted(kept)).tobytes(), words, mix64(whole ^ len(stream))
+
+
+def sketch_texts(texts: list[str], gram: int = GRAM, modulus: int = MODULUS) -> list[Sketch]:
+    """(sketch, word count, whole-text hash) per text; compiled and on two threads when it can."""
+    if _sketch is None:
+        return [sketch_python(t, gram, modulus) for t in texts]
+    workers = min(os.cpu_count() or 1, 4)
+    if workers < 2 or len(texts) < PARALLEL_MIN_TEXTS:
+        return _sketch.sketch_many(texts, gram, modulus)
+    size = -(-len(texts) // workers)
+    parts: list = [None] * workers
+
+    def work(index: int) -> None:
+        try:
+            parts[index] = _sketch.sketch_many(texts[index * size : (index + 1) * size], gram, modulus)
+        except Exception as exc:  # raised again in the calling thread
+            parts[index] = exc
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(1, workers)]
+    for thread in threads:
+        thread.start()
+    work(0)
+    for thread in threads:
+        thread.join()
+    for part in parts:
+        if isinstance(part, Exception):
+            raise part
+    return [item for part in parts for item in part]
+
+
+def values(samples: bytes) -> list[int]:
+    """The hashes of a sketch as integers (for storage)."""
+    return array("Q", samples).tolist()
