@@ -21,7 +21,7 @@ from tests.sources.web.news_site import article, serve_site
 pytestmark = pytest.mark.e2e
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 PAGES = 50
-CORPUS_TABLES = ("articles", "duplicates", "removed_segments", "quarantine", "validation_results", "shingle_samples", "story_terms", "site_lines", "run_ledger")
+CORPUS_TABLES = ("articles", "duplicates", "removed_segments", "quarantine", "validation_results", "near_sketches", "near_keys", "story_terms", "site_lines", "run_ledger")
 
 
 @pytest.fixture(scope="module")

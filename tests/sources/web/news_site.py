@@ -25,6 +25,18 @@ PLACES = ["Varenzo", "Kessling", "Orlamund", "Brisaque", "Taldor", "Meriswick", 
           "Quennet", "Hollowmere", "Castelvane", "Ostrava Nova", "Lindqvist Bay"]
 
 
+SYLLABLES = ["ka", "ren", "vi", "lo", "mar", "te", "quin", "sa", "dol", "bri", "ne", "tho", "gal", "us", "fer", "mi", "zan", "or", "pel", "hu"]
+
+
+def _name(rng: random.Random) -> str:
+    """An invented proper name: real reports are full of names that differ from story to story."""
+    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))).capitalize()
+
+
+def _person(rng: random.Random) -> str:
+    return f"{_name(rng)} {_name(rng)}"
+
+
 def article(number: int) -> tuple[str, str, datetime]:
     """(title, html, published) of article ``number``: distinct wording, realistic page chrome."""
     rng = random.Random(number)
@@ -34,7 +46,8 @@ def article(number: int) -> tuple[str, str, datetime]:
     paragraphs = []
     for p in range(5):
         sentences = [
-            f"{rng.choice(SUBJECTS)} in {rng.choice(PLACES)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}, and {rng.choice(DETAILS)}." for _ in range(3)
+            f"{rng.choice(SUBJECTS)} in {rng.choice(PLACES)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}, {_person(rng)} told the "
+            f"{_name(rng)} Courier, and {rng.choice(DETAILS)} according to {_person(rng)} of the {_name(rng)} trust." for _ in range(3)
         ]
         sentences.append(f"Figure {number}-{p}: {rng.randint(100, 99999)} households and {rng.randint(2, 400)} firms are affected in {place}.")
         paragraphs.append(" ".join(sentences))
