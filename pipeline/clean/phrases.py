@@ -15,6 +15,7 @@ from pathlib import Path
 PHRASES_FILE = Path(__file__).with_name("boilerplate_phrases.json")
 LINE_PATTERN_MAX_WORDS = 25
 MEMO_LIMIT = 200_000
+MISSING = object()
 STRIP = " \t-–—•*|·>»›"
 
 
@@ -33,19 +34,30 @@ class PhraseBook:
 
     def reason_for(self, line: str, words: int) -> str | None:
         """The boilerplate family a line belongs to, or None."""
-        folded = line.strip(STRIP).casefold()
-        if words > LINE_PATTERN_MAX_WORDS:
-            return self._contains(folded, words)
-        key = ("line", folded)
-        if key in self.memo:
-            return self.memo[key]
-        match = self.line_pattern.fullmatch(folded)
-        reason = _family(match) if match else self._contains(folded, words)
-        self._remember(key, reason)
-        return reason
+        return self.families([line.casefold()], [words])[0]
 
-    def _contains(self, folded: str, words: int) -> str | None:
-        if words <= self.max_words and any(t in folded for t in self.contains_triggers) and (match := self.contains_pattern.search(folded)):
+    def families(self, folded_lines: list[str], words: list[int]) -> list[str | None]:
+        """reason_for of every line of a document, given its case-folded lines; the trigger words
+        of 'contains' patterns are looked for once in the whole document."""
+        whole = "\n".join(folded_lines)
+        triggers = [t for t in self.contains_triggers if t in whole]
+        out: list[str | None] = []
+        for line, count in zip(folded_lines, words):
+            folded = line.strip(STRIP)
+            if count > LINE_PATTERN_MAX_WORDS:
+                out.append(self._contains(folded, count, triggers))
+                continue
+            key = ("line", folded)
+            reason = self.memo.get(key, MISSING)
+            if reason is MISSING:
+                match = self.line_pattern.fullmatch(folded)
+                reason = _family(match) if match else self._contains(folded, count, self.contains_triggers)
+                self._remember(key, reason)
+            out.append(reason)
+        return out
+
+    def _contains(self, folded: str, words: int, triggers) -> str | None:
+        if words <= self.max_words and triggers and any(t in folded for t in triggers) and (match := self.contains_pattern.search(folded)):
             return _family(match)
         return None
 
