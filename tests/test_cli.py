@@ -106,3 +106,17 @@ def test_eval_clean_prints_scores(tmp_path):
     # page b misses the 4-token shingles of its last sentence: recall below 1, above 0.5
     assert 0.5 < float(scores["recall"]) < 1.0
     assert scores["pages"].startswith("2 (txt")
+
+
+def test_dedup_command_imports_nothing_heavy(tmp_path):
+    """Process start is part of `newsingest dedup`'s throughput: building the parser (which knows
+    every subcommand) and clustering must not load the database, HTTP or extraction libraries."""
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text('{"id": "a", "text": "One short text about the harbour ferry and its night trial."}\n', encoding="utf-8")
+    probe = (
+        "import sys; from pipeline.cli import main; main(['dedup', sys.argv[1], '--out', sys.argv[2]]); "
+        "heavy = sorted(m for m in ('duckdb', 'pyarrow', 'requests', 'trafilatura', 'airflow', 'numpy', 'pandas') if m in sys.modules); "
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, str(docs), str(tmp_path / "out.jsonl")], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""

@@ -6,7 +6,18 @@ Modules: ``policy`` (which addresses may be contacted), ``urls`` (canonical URLs
 manifests) and ``crawl`` (one fetch run). Importing this package touches neither network nor disk.
 """
 
-from pipeline.sources.web.crawl import Source, load_sources, run_fetch
-from pipeline.sources.web.rawstore import is_manifest, iter_manifest_documents
+from importlib import import_module
 
-__all__ = ["Source", "is_manifest", "iter_manifest_documents", "load_sources", "run_fetch"]
+# Loaded on first use: every ``newsingest`` command builds its parser from here, and most of
+# them (dedup above all) must not pay for importing requests and DuckDB.
+_EXPORTS = {
+    "Source": "crawl", "load_sources": "crawl", "run_fetch": "crawl",
+    "is_manifest": "rawstore", "iter_manifest_documents": "rawstore",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
