@@ -63,6 +63,7 @@ class Article:
     summary: str | None
     body: str
     removed: list[RemovedSegment] = field(default_factory=list)
+    body_hash: str | None = None  # content_hash(body), when the cleaner already has it
 
     @property
     def word_count(self) -> int:

@@ -145,7 +145,7 @@ def article_row(article: Article) -> dict:
         "domain": article.domain, "title": article.title, "published_at": utc(article.published_at),
         "authors": article.authors, "wire_agency": article.wire_agency, "language": article.language,
         "tags": article.tags, "summary": article.summary, "body": article.body,
-        "word_count": article.word_count, "content_hash": content_hash(article.body),
+        "word_count": article.word_count, "content_hash": article.body_hash or content_hash(article.body),
     }
 
 

@@ -23,7 +23,12 @@ HTML_SNIFF = re.compile(r"^\s*(?:<!doctype html|<html|<head|<body)", re.IGNORECA
 
 def content_hash(body: str) -> str:
     """Hash of the normalised body: case, punctuation and spacing do not matter."""
-    return hashlib.sha256(" ".join(WORD.findall(body.casefold())).encode("utf-8")).hexdigest()[:32]
+    return key_hash(" ".join(WORD.findall(body.casefold())))
+
+
+def key_hash(words: str) -> str:
+    """content_hash from the body's words already case-folded and joined by single spaces."""
+    return hashlib.sha256(words.encode("utf-8")).hexdigest()[:32]
 
 
 def canonical_url(url: str | None) -> str | None:
@@ -37,8 +42,8 @@ def canonical_url(url: str | None) -> str | None:
         return None
 
 
-def article_id_for(url: str | None, body: str) -> str:
-    key = f"url:{url}" if url else f"body:{content_hash(body)}"
+def article_id_for(url: str | None, body: str, body_hash: str | None = None) -> str:
+    key = f"url:{url}" if url else f"body:{body_hash or content_hash(body)}"
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
@@ -131,8 +136,9 @@ def _clean(raw: RawDocument, min_body_words: int, site_boilerplate: frozenset[st
     credit_lines += result.body.splitlines()[-2:]
     wire_agency = detect_wire_agency(book, result.dateline_lines, credit_lines + credits + [", ".join(authors)])
     canonical = canonical_url(url)
+    body_hash = key_hash(result.body_key)
     return Article(
-        article_id=article_id_for(canonical, result.body),
+        article_id=article_id_for(canonical, result.body, body_hash),
         raw_id=raw.raw_id,
         uri=raw.uri,
         url=canonical,
@@ -146,4 +152,5 @@ def _clean(raw: RawDocument, min_body_words: int, site_boilerplate: frozenset[st
         summary=summary or ("\n".join(result.highlights) or None),
         body=result.body,
         removed=result.removed,
+        body_hash=body_hash,
     )

@@ -54,6 +54,7 @@ class TextResult:
     highlights: list[str] = field(default_factory=list)
     dateline_lines: list[str] = field(default_factory=list)
     prose_words: int = 0  # words of the body in lines of running prose (not headlines or labels)
+    body_key: str = ""  # the body's words, case-folded, one space apart (what content_hash hashes)
 
 
 def normalise_line(line: str) -> str:
@@ -204,6 +205,7 @@ def clean_text(
         elif reason[i] != "title":
             result.removed.append(RemovedSegment(position=i, text=line, reason=reason[i]))
     result.body = "\n".join(body_lines)
+    result.body_key = " ".join(keys[i] for i in range(count) if reason[i] is None and keys[i])
     result.dateline_lines = body_lines[:2]
     return result
 

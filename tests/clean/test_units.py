@@ -197,3 +197,22 @@ def test_authors_without_junk():
 
     raw = ["Staff", "Share on Facebook", "Nov 5, 2026", "Ana Ferreira", "https://harbour.example/ana", "ana@harbour.example", "Reuters", "Tom Hale"]
     assert clean_authors(raw) == ["Ana Ferreira", "Tom Hale"]
+
+
+def test_body_hash_from_the_cleaner_equals_content_hash():
+    from pipeline.clean import content_hash
+    from pipeline.model import Quarantined
+    from pipeline.sources import iter_local_documents
+    from tests.conftest import SAMPLE_CORPUS
+
+    checked = 0
+    for raw in iter_local_documents([SAMPLE_CORPUS], 10**7):
+        if isinstance(raw, Quarantined):
+            continue
+        try:
+            article = clean_document(raw)
+        except DocumentError:
+            continue
+        assert article.body_hash == content_hash(article.body), raw.uri
+        checked += 1
+    assert checked >= 20
