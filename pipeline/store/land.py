@@ -57,7 +57,9 @@ def land_batch(
     quarantined_raw = {q["raw_id"] for q in quarantine}
     deduped = staging.read(articles_url)
     batch = [r for r in deduped if r["raw_id"] not in quarantined_raw]
-    members = staging.read(members_url)
+    batch_ids = {r["article_id"] for r in deduped}
+    # The dedup stage never passes a batch article as a stored member; its stored version is replaced.
+    members = [m for m in staging.read(members_url) if m["article_id"] not in batch_ids]
     cluster, story = _elect(batch, members, {r["article_id"] for r in deduped if r["raw_id"] in quarantined_raw})
 
     landed_ids = {r["article_id"] for r in batch}
