@@ -148,25 +148,30 @@ static void sketch_one(Job *job, int gram, uint64_t modulus) {
  * One (sorted unique sampled hashes as native uint64, word count, hash of the whole folded text) per text. The hashing runs without the GIL,
  * so two threads can sketch two halves of a batch at once. */
 static PyObject *sketch_many(PyObject *self, PyObject *args) {
-    PyObject *texts;
+    PyObject *list;
     int gram;
     unsigned long long modulus;
-    if (!PyArg_ParseTuple(args, "O!iK", &PyList_Type, &texts, &gram, &modulus)) return NULL;
+    if (!PyArg_ParseTuple(args, "O!iK", &PyList_Type, &list, &gram, &modulus)) return NULL;
     if (gram < 1 || gram > MAX_GRAM || modulus < 1) {
         PyErr_Format(PyExc_ValueError, "gram must be 1..%d and modulus >= 1", MAX_GRAM);
         return NULL;
     }
-    Py_ssize_t n = PyList_GET_SIZE(texts);
+    /* A tuple of the list's items holds a reference to every str while the hashing reads them
+     * without the GIL: another thread may change the list meanwhile. */
+    PyObject *texts = PyList_AsTuple(list);
+    if (!texts) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(texts);
     Job *jobs = calloc((size_t)(n ? n : 1), sizeof(Job));
-    if (!jobs) return PyErr_NoMemory();
+    if (!jobs) { Py_DECREF(texts); return PyErr_NoMemory(); }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = PyList_GET_ITEM(texts, i);
+        PyObject *item = PyTuple_GET_ITEM(texts, i);
         if (!PyUnicode_Check(item)) {
             free(jobs);
             PyErr_Format(PyExc_TypeError, "texts[%zd] is %s, not str", i, Py_TYPE(item)->tp_name);
+            Py_DECREF(texts);
             return NULL;
         }
-        if (PyUnicode_READY(item) < 0) { free(jobs); return NULL; }
+        if (PyUnicode_READY(item) < 0) { free(jobs); Py_DECREF(texts); return NULL; }
         jobs[i].kind = PyUnicode_KIND(item);
         jobs[i].data = PyUnicode_DATA(item);
         jobs[i].size = PyUnicode_GET_LENGTH(item);
@@ -174,13 +179,16 @@ static PyObject *sketch_many(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) sketch_one(&jobs[i], gram, (uint64_t)modulus);
     Py_END_ALLOW_THREADS
+    Py_DECREF(texts);
     PyObject *result = PyList_New(n);
-    int failed = 0;
-    for (Py_ssize_t i = 0; i < n && result; i++) {
+    int failed = result == NULL;
+    for (Py_ssize_t i = 0; i < n && !failed; i++) {
         if (jobs[i].failed) { failed = 1; break; }
         PyObject *hashes = PyBytes_FromStringAndSize((const char *)jobs[i].samples, (Py_ssize_t)(jobs[i].count * sizeof(uint64_t)));
         if (!hashes) { failed = 1; break; }
-        PyList_SET_ITEM(result, i, Py_BuildValue("(NnK)", hashes, jobs[i].words, (unsigned long long)jobs[i].whole));
+        PyObject *item = Py_BuildValue("(NnK)", hashes, jobs[i].words, (unsigned long long)jobs[i].whole);
+        if (!item) { failed = 1; break; }
+        PyList_SET_ITEM(result, i, item);
     }
     for (Py_ssize_t i = 0; i < n; i++) free(jobs[i].samples);
     free(jobs);
@@ -269,15 +277,18 @@ static int cmp_ranked(const void *x, const void *y) {
  * Documents come in canonical order. Per document: (position of its canonical copy, similarity,
  * method: 0 canonical, 1 exact, 2 jaccard, 3 containment). Same algorithm as cluster.py. */
 static PyObject *cluster_sorted(PyObject *self, PyObject *args) {
-    PyObject *samples_list, *wholes_list;
+    PyObject *samples_given, *wholes_list;
     double containment, full_copy;
     int min_shared, candidate_posting, max_candidates;
     unsigned long long key_modulus;
-    if (!PyArg_ParseTuple(args, "O!O!ddiiiK", &PyList_Type, &samples_list, &PyList_Type, &wholes_list, &containment, &full_copy, &min_shared, &candidate_posting, &max_candidates, &key_modulus))
+    if (!PyArg_ParseTuple(args, "O!O!ddiiiK", &PyList_Type, &samples_given, &PyList_Type, &wholes_list, &containment, &full_copy, &min_shared, &candidate_posting, &max_candidates, &key_modulus))
         return NULL;
     if (max_candidates < 1 || candidate_posting < 1 || key_modulus < 1) { PyErr_SetString(PyExc_ValueError, "max_candidates, candidate_posting and key_modulus must be >= 1"); return NULL; }
-    Py_ssize_t n = PyList_GET_SIZE(samples_list);
-    if (PyList_GET_SIZE(wholes_list) != n) { PyErr_SetString(PyExc_ValueError, "samples and wholes differ in length"); return NULL; }
+    /* The tuple keeps every bytes object alive while the clustering reads them without the GIL. */
+    PyObject *samples_list = PyList_AsTuple(samples_given);
+    if (!samples_list) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(samples_list);
+    if (PyList_GET_SIZE(wholes_list) != n) { Py_DECREF(samples_list); PyErr_SetString(PyExc_ValueError, "samples and wholes differ in length"); return NULL; }
     const uint64_t **samples = malloc(sizeof(uint64_t *) * (size_t)(n + 1));
     Py_ssize_t *sizes = malloc(sizeof(Py_ssize_t) * (size_t)(n + 1));
     uint64_t *wholes = malloc(sizeof(uint64_t) * (size_t)(n + 1));
@@ -291,7 +302,7 @@ static PyObject *cluster_sorted(PyObject *self, PyObject *args) {
     size_t total = 0;
     int ok = samples && sizes && wholes && leader_of && leaders && similarity && method && shared && touched && ranked;
     for (Py_ssize_t i = 0; ok && i < n; i++) {
-        PyObject *item = PyList_GET_ITEM(samples_list, i);
+        PyObject *item = PyTuple_GET_ITEM(samples_list, i);
         if (!PyBytes_Check(item) || PyBytes_GET_SIZE(item) % 8) { PyErr_SetString(PyExc_TypeError, "samples must be bytes of uint64"); ok = 0; break; }
         samples[i] = (const uint64_t *)PyBytes_AS_STRING(item);
         sizes[i] = PyBytes_GET_SIZE(item) / 8;
@@ -389,10 +400,12 @@ static PyObject *cluster_sorted(PyObject *self, PyObject *args) {
         if (!item) { Py_CLEAR(result); break; }
         PyList_SET_ITEM(result, d, item);
     }
+    if (!result) ok = 0;
 done:
     free(postings.slots); free(exact.slots); free(nodes);
     free(samples); free(sizes); free(wholes); free(leader_of); free(leaders); free(similarity); free(method);
     free(shared); free(touched); free(ranked);
+    Py_DECREF(samples_list);
     return ok ? result : NULL;
 }
 
