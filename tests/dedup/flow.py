@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import staging, stages
+from pipeline import stages, staging
 from pipeline.settings import Settings
 
 AGENCY_HOSTS = ("apnews.com", "reuters.com", "afp.com")

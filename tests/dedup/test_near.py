@@ -12,7 +12,7 @@ from pipeline.benchmarks.dedup_quality import scores
 from pipeline.benchmarks.wire_corpus import generate
 from pipeline.dedup import cluster as clustering
 from pipeline.dedup import sketch
-from pipeline.dedup.canonical import Member, choose_canonical
+from pipeline.dedup.canonical import Member, choose_canonical, is_agency_site
 from pipeline.dedup.records import InputError, dedup_records
 from pipeline.dedup.story import candidate_pairs, same_story, story_terms
 from tests.dedup.factory import edited_copies, story, text
@@ -98,7 +98,7 @@ def test_canonical_policy():
     late = datetime(2026, 11, 3, 12, tzinfo=UTC)
     members = [Member("b", late, 900, "paper.example", "AP"), Member("a", early, 500, "paper.example", "AP"), Member("c", None, 1000)]
     assert choose_canonical(members).article_id == "a"
-    members.append(Member("z", late, 400, "apnews.example", "AP"))
+    members.append(Member("z", late, 400, "apnews.com", "AP"))
     assert choose_canonical(members).article_id == "z"  # the agency's own copy
 
 
@@ -124,3 +124,13 @@ def test_story_candidates_are_every_pair_sharing_enough_terms():
     ids = sorted(terms)
     every = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :] if len(set(terms[a]) & set(terms[b])) >= 5]
     assert every and candidate_pairs(terms, 5) == every
+
+
+@pytest.mark.parametrize("host", ["apnews.com", "www.apnews.com", "APNEWS.COM.", "ap.org", "www.reuters.com", "afp.com", "english.news.cn", "en.yna.co.kr", "kyodonews.net"])
+def test_agency_sites_are_their_own_domains_and_subdomains(host):
+    assert is_agency_site(host)
+
+
+@pytest.mark.parametrize("host", ["snapnews.com", "cheap.org", "mapnews.net", "reuters.fakenews.example", "apnews.com.evil.example", "notreuters.com", "safp.com", "defe.com", ""])
+def test_hosts_that_only_contain_an_agency_name_are_not_agency_sites(host):
+    assert not is_agency_site(host)
