@@ -99,14 +99,26 @@ def cmd_eval_clean(args) -> int:
 
 
 def cmd_dedup(args) -> int:
-    from pipeline.dedup.records import InputError, dedup_records, read_records, write_results
+    """Exit 0, or 1 when some records were refused (an error object stands in their place), or 2
+    when the input cannot be read or the output written."""
+    from pipeline.dedup.records import dedup_entries, read_records, write_results
 
+    settings = load_settings(args.config)
     try:
-        results = dedup_records(read_records(args.input), containment=load_settings(args.config).near_dup_threshold)
-    except InputError as exc:
-        print(f"newsingest dedup: {exc}", file=sys.stderr)
+        entries = read_records(args.input, settings.max_document_bytes)
+    except OSError as exc:
+        print(f"newsingest dedup: cannot read {args.input}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    write_results(results, args.out, sys.stdout)
+    results, refused = dedup_entries(entries, containment=settings.near_dup_threshold)
+    try:
+        write_results(results, args.out, sys.stdout)
+    except OSError as exc:
+        print(f"newsingest dedup: cannot write {args.out or 'standard output'}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    if refused:
+        first = next(r for r in results if "error" in r)
+        print(f"newsingest dedup: {refused} of {len(results)} records refused (first: line {first['line']}, {first['error']}: {first['detail']})", file=sys.stderr)
+        return 1
     return 0
 
 
