@@ -41,7 +41,7 @@ METHODS = ("canonical", "exact", "jaccard", "containment")
 class Doc:
     key: str
     samples: bytes  # the sketch: sorted unique uint64 hashes (native byte order), see sketch.py
-    whole: int  # hash of the whole folded text: equal hashes are exact copies
+    whole: int  # hash of the whole folded text: equal hashes are exact copies (0: none, a text without letters or digits)
     member: Member
 
 
@@ -74,7 +74,7 @@ def cluster_sorted(samples: list[bytes], wholes: list[int], containment: float =
     exact: dict[int, int] = {}
     out: list[tuple[int, float, int]] = []
     for position, (packed, whole) in enumerate(zip(samples, wholes)):
-        if whole in exact:
+        if whole and whole in exact:  # 0: no letters or digits, no exact key
             out.append((leaders[exact[whole]], 1.0, 1))
             continue
         mine = array("Q", packed)
@@ -105,7 +105,8 @@ def cluster_sorted(samples: list[bytes], wholes: list[int], containment: float =
         number = len(leaders)
         leaders.append(position)
         sets.append(mine_set)
-        exact[whole] = number
+        if whole:
+            exact[whole] = number
         for value in mine:
             if value % KEY_MODULUS:
                 continue

@@ -4,6 +4,7 @@ and the clusters do not depend on input order."""
 from __future__ import annotations
 
 import random
+import unicodedata
 from datetime import UTC, datetime
 
 import pytest
@@ -134,3 +135,34 @@ def test_agency_sites_are_their_own_domains_and_subdomains(host):
 @pytest.mark.parametrize("host", ["snapnews.com", "cheap.org", "mapnews.net", "reuters.fakenews.example", "apnews.com.evil.example", "notreuters.com", "safp.com", "defe.com", ""])
 def test_hosts_that_only_contain_an_agency_name_are_not_agency_sites(host):
     assert not is_agency_site(host)
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("Le président a été élu à Genève après une réunion très animée", None),  # NFC against NFD
+    ("ПРАВИТЕЛЬСТВО ОБЪЯВИЛО О НОВЫХ МЕРАХ ПОДДЕРЖКИ ЭКОНОМИКИ", "правительство объявило о новых мерах поддержки экономики"),
+    ("Władze Łodzi zapowiedziały budowę nowego mostu na rzece", "Wladze Lodzi zapowiedzialy budowe nowego mostu na rzece"),
+    ("Ἡ βουλὴ ψήφισε τὸν νέο νόμο", "Η ΒΟΥΛΗ ΨΗΦΙΣΕ ΤΟΝ ΝΕΟ ΝΟΜΟ"),
+    ("ﬁnal ｆｕｌｌｗｉｄｔｈ", "final fullwidth"),
+])
+def test_folding_matches_case_and_accents_in_every_script(one, other):
+    if other is None:
+        one, other = unicodedata.normalize("NFC", one), unicodedata.normalize("NFD", one)
+    compiled = sketch.sketch_texts([one, other])
+    assert compiled[0][2] == compiled[1][2] and compiled[0][0] == compiled[1][0] and compiled[0][1] == compiled[1][1]
+    assert compiled == [sketch.sketch_python(one), sketch.sketch_python(other)]
+
+
+def test_texts_without_letters_or_digits_are_not_exact_copies_of_each_other():
+    rows = dedup_records([{"id": "a", "text": ""}, {"id": "b", "text": "!!!"}, {"id": "c", "text": "   "}, {"id": "d", "text": "— … «»"}])
+    assert [r["cluster_id"] for r in rows] == ["a", "b", "c", "d"]
+
+
+def test_compiled_folding_agrees_with_unicodedata_on_every_code_point():
+    if sketch._sketch is None:
+        pytest.skip("the compiled module is not built")
+    # Each code point between two letters: a combining mark or a letter keeps one word, anything else splits it.
+    chars = [chr(c) for c in range(0x100, 0x30000) if not 0xD800 <= c < 0xE000 and unicodedata.normalize("NFKD", chr(c)) == chr(c)]
+    for start in range(0, len(chars), 4096):
+        chunk = chars[start : start + 4096]
+        texts = ["a" + c + "b" for c in chunk]
+        assert sketch._sketch.sketch_many(texts, sketch.GRAM, sketch.MODULUS) == [sketch.sketch_python(t) for t in texts]
