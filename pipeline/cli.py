@@ -4,6 +4,7 @@
     newsingest dedup IN.jsonl [--out OUT.jsonl]
     newsingest run --input PATH [--db FILE]
     newsingest report [--run RUN_ID] [--db FILE]
+    newsingest reindex [--db FILE]
     newsingest eval-clean --manifest M [--input html|txt] [--workers N]
     newsingest fetch --feed URL | --sitemap URL | --urls FILE | --homepage URL [--db FILE]
 """
@@ -183,6 +184,27 @@ def format_summary(summary: dict) -> str:
     )
 
 
+def cmd_reindex(args) -> int:
+    """Sketch every stored article again (``store/reindex.py``); the writer's lock is held meanwhile."""
+    import duckdb
+
+    from pipeline.store import migrate
+    from pipeline.store.reindex import rebuild_near_index
+
+    settings = load_settings(args.config, db_path=args.db, home=args.home)
+    if not settings.db_path.exists():
+        print(f"newsingest reindex: no database at {settings.db_path}", file=sys.stderr)
+        return 2
+    con = duckdb.connect(str(settings.db_path))
+    try:
+        migrate(con)
+        count = rebuild_near_index(con)
+    finally:
+        con.close()
+    print(f"near-duplicate index rebuilt: {count} articles")
+    return 0
+
+
 def cmd_report(args) -> int:
     from pipeline.stages import stage_report
     from pipeline.store import read_connection
@@ -243,6 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--db")
     report.add_argument("--home")
     report.set_defaults(func=cmd_report)
+
+    reindex = sub.add_parser("reindex", help="rebuild the near-duplicate index from the stored articles")
+    reindex.add_argument("--db")
+    reindex.add_argument("--home")
+    reindex.set_defaults(func=cmd_reindex)
 
     from pipeline.sources.web.cli import add_parser as add_fetch_parser
 

@@ -22,11 +22,16 @@ def doc_key(article_id: str) -> int:
 
 
 def key_table(keys: list[int], sketches: list[bytes]) -> pa.Table:
-    """``(key, doc_key)`` rows: the index keys (sketch hashes divisible by ``KEY_MODULUS``) of the given documents."""
+    """``(key, doc_key, size)`` rows: the index keys (sketch hashes divisible by ``KEY_MODULUS``) of
+    the given documents, with the size of each document's whole sketch."""
+    sizes = np.array([len(s) // 8 for s in sketches], dtype=np.int64)
     values = np.frombuffer(b"".join(sketches), dtype="<u8")
-    owners = np.repeat(np.array(keys, dtype=np.uint64), [len(s) // 8 for s in sketches])
+    owners = np.repeat(np.array(keys, dtype=np.uint64), sizes)
     chosen = values % np.uint64(KEY_MODULUS) == 0
-    return pa.table({"key": pa.array(values[chosen], pa.uint64()), "doc_key": pa.array(owners[chosen], pa.uint64())})
+    return pa.table({
+        "key": pa.array(values[chosen], pa.uint64()), "doc_key": pa.array(owners[chosen], pa.uint64()),
+        "size": pa.array(np.repeat(sizes, sizes)[chosen].astype(np.int32), pa.int32()),
+    })
 
 
 class StoredIndex:
@@ -40,10 +45,19 @@ class StoredIndex:
 
     def __enter__(self) -> StoredIndex:
         if self.con is None:
-            from pipeline.store import read_connection
+            from pipeline.store import connect, read_connection
+            from pipeline.store.reindex import index_is_current
 
             self._context = read_connection(self.settings.db_path, self.settings.lock_retry_seconds)
             self.con = self._context.__enter__()
+            if self.con is not None and not index_is_current(self.con):
+                # History landed before the index existed, or sketched by another version: the
+                # writer's connection rebuilds the index once, so this batch is matched against it.
+                self._context.__exit__(None, None, None)
+                with connect(self.settings.db_path, self.settings.lock_retry_seconds):
+                    pass
+                self._context = read_connection(self.settings.db_path, self.settings.lock_retry_seconds)
+                self.con = self._context.__enter__()
         if self.con is not None:
             self.available = bool(self.con.execute("SELECT count(*) FROM articles").fetchall()[0][0])
         return self
@@ -56,7 +70,7 @@ class StoredIndex:
         """Every stored member (with its sketch) of the clusters whose canonical copy shares rare
         sketch hashes with a batch document: the ``MAX_CANDIDATES`` sharing most per document, as
         the in-memory clustering ranks its candidates."""
-        self.con.register("batch_keys", key_table(list(range(len(sketches))), sketches).rename_columns(["key", "doc"]))
+        self.con.register("batch_keys", key_table(list(range(len(sketches))), sketches).rename_columns(["key", "doc", "size"]))
         cursor = self.con.execute(
             f"""
             WITH matched AS (

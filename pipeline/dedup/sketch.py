@@ -21,6 +21,7 @@ import threading
 import unicodedata
 from array import array
 
+SKETCH_VERSION = "2"  # change with anything that changes sketches: the stored index is then rebuilt
 GRAM = 14  # characters of the folded stream, two to three words
 MODULUS = 16  # keep one gram in 16: about 180 samples for a 600-word article
 MASK = (1 << 64) - 1

@@ -169,7 +169,7 @@ def _write(con, run_id, input_description, version, now, counts, validation_succ
     )
     con.execute("INSERT OR REPLACE INTO near_sketches SELECT article_id, doc_key, whole_hash, sketch FROM batch_sketches")
     con.execute("DELETE FROM near_keys WHERE doc_key IN (SELECT doc_key FROM batch_reindexed)")
-    con.execute("INSERT INTO near_keys SELECT key, doc_key FROM batch_keys")
+    con.execute("INSERT INTO near_keys SELECT key, doc_key, size FROM batch_keys")
     con.execute("DELETE FROM story_terms WHERE article_id IN (SELECT article_id FROM batch_articles)")
     con.execute("INSERT INTO story_terms SELECT term, article_id FROM batch_terms")
     con.execute(
