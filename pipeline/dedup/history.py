@@ -10,7 +10,7 @@ from collections import defaultdict
 import numpy as np
 import pyarrow as pa
 
-from pipeline.dedup.cluster import CANDIDATE_POSTING, KEY_MODULUS, MAX_CANDIDATES, MIN_SHARED
+from pipeline.dedup.cluster import CANDIDATE_POSTING, CONTAINMENT, KEY_MODULUS, MIN_SHARED
 from pipeline.settings import Settings
 
 MEMBER_COLUMNS = "a.article_id, a.dup_cluster_id, a.story_id, a.published_at, a.word_count, a.domain, a.wire_agency"
@@ -67,20 +67,26 @@ class StoredIndex:
             self._context.__exit__(*exc)
 
     def near_clusters(self, sketches: list[bytes]) -> list[dict]:
-        """Every stored member (with its sketch) of the clusters whose canonical copy shares rare
-        sketch hashes with a batch document: the ``MAX_CANDIDATES`` sharing most per document, as
-        the in-memory clustering ranks its candidates."""
+        """Every stored member (with its sketch) of the clusters whose canonical copy could pass
+        the clustering's verification with a batch document: found through a rare shared hash,
+        and sharing (all hashes counted) at least ``max(MIN_SHARED, CONTAINMENT × the smaller
+        sketch)`` with it, the necessary condition of a match. No cap on candidates per document:
+        a short stored canonical copy (a cut copy that arrived before its original) must not lose
+        its place to long write-ups of the same event, or the result would depend on batch order."""
         self.con.register("batch_keys", key_table(list(range(len(sketches))), sketches).rename_columns(["key", "doc", "size"]))
         cursor = self.con.execute(
             f"""
             WITH matched AS (
-                SELECT b.doc, k.key, k.doc_key FROM batch_keys b JOIN near_keys k ON k.key = b.key
+                SELECT b.doc, b.size AS mine, k.key, k.doc_key, k.size AS theirs FROM batch_keys b JOIN near_keys k ON k.key = b.key
             ), stock AS (
                 SELECT key FROM matched GROUP BY key HAVING count(DISTINCT doc_key) > {CANDIDATE_POSTING}
+            ), found AS (
+                SELECT DISTINCT doc, doc_key FROM matched WHERE key NOT IN (SELECT key FROM stock)
             ), shared AS (
-                SELECT doc, doc_key, count(*) AS n FROM matched WHERE key NOT IN (SELECT key FROM stock)
-                GROUP BY doc, doc_key HAVING count(*) >= {min(2, MIN_SHARED)}  -- the clustering verifies
-                QUALIFY row_number() OVER (PARTITION BY doc ORDER BY n DESC, doc_key) <= {MAX_CANDIDATES}
+                SELECT m.doc, m.doc_key FROM matched m SEMI JOIN found f ON f.doc = m.doc AND f.doc_key = m.doc_key
+                GROUP BY m.doc, m.doc_key
+                HAVING count(*) >= least({MIN_SHARED}, least(any_value(m.mine), any_value(m.theirs)))
+                   AND count(*) >= {CONTAINMENT} * least(any_value(m.mine), any_value(m.theirs))
             ), clusters AS (
                 SELECT DISTINCT a.dup_cluster_id FROM shared s
                 JOIN near_sketches n ON n.doc_key = s.doc_key JOIN articles a ON a.article_id = n.article_id
