@@ -31,19 +31,22 @@ def article_rows(docs) -> list[dict]:
     return rows
 
 
-def land_batches(home: Path, batches) -> Settings:
+def land_batches(home: Path, batches, quarantined: tuple[str, ...] = ()) -> Settings:
+    """``quarantined``: ids of documents that fail validation."""
     settings = Settings(home=Path(home))
     for number, docs in enumerate(batches):
         run_id = f"run{number}"
         out = staging.run_dir(settings.staging_url, run_id)
+        rows = article_rows(docs)
+        failed = [{"raw_id": r["raw_id"], "uri": r["uri"], "stage": "validate", "reason": "test", "detail": None} for r in rows if r["article_id"] in quarantined]
         clean = [{
-            "articles": staging.write(f"{out}/clean/articles.parquet", article_rows(docs), staging.ARTICLE),
+            "articles": staging.write(f"{out}/clean/articles.parquet", rows, staging.ARTICLE),
             "removed": staging.write(f"{out}/clean/removed.parquet", [], staging.REMOVED),
             "quarantine": staging.write(f"{out}/clean/quarantine.parquet", [], staging.QUARANTINE),
         }]
         deduped = stages.stage_dedup(clean, run_id, settings)
         validated = {
-            "quarantine": staging.write(f"{out}/validate/quarantine.parquet", [], staging.QUARANTINE),
+            "quarantine": staging.write(f"{out}/validate/quarantine.parquet", failed, staging.QUARANTINE),
             "results": staging.write(f"{out}/validate/results.parquet", [], staging.VALIDATION), "success": True,
         }
         loaded = {
