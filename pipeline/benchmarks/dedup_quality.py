@@ -4,7 +4,8 @@
 
 For each size: writes the corpus as JSONL, runs ``newsingest dedup`` as a fresh process (so the
 time includes process start, reading and writing), and prints the adjusted Rand index, pairwise
-precision and recall against the labels, and documents per second.
+precision and recall, B-cubed precision and recall against the labels, the pairs of hard
+negatives (different write-ups of one event) merged, and documents per second.
 """
 
 from __future__ import annotations
@@ -39,6 +40,26 @@ def scores(truth: list[str], predicted: list[str]) -> dict[str, float]:
         "precision": both / predicted_pairs if predicted_pairs else 1.0,
         "recall": both / true_pairs if true_pairs else 1.0,
     }
+
+
+def bcubed(truth: list[str], predicted: list[str]) -> dict[str, float]:
+    """B-cubed precision and recall: per document, the share of its found cluster that is truly
+    its cluster, and of its true cluster that it was put with, averaged over documents (big
+    clusters do not dominate as they do in pairwise scores)."""
+    both = Counter(zip(truth, predicted))
+    true_sizes, found_sizes = Counter(truth), Counter(predicted)
+    n = len(truth) or 1
+    return {
+        "bcubed_precision": sum(count * count / found_sizes[f] for (_, f), count in both.items()) / n,
+        "bcubed_recall": sum(count * count / true_sizes[t] for (t, _), count in both.items()) / n,
+    }
+
+
+def merged_hard_negatives(truth: list[str], events: list[str], predicted: list[str]) -> int:
+    """Pairs of documents from different write-ups of one event (hard negatives) put in one cluster."""
+    same_event_found = Counter(zip(events, predicted))
+    same_writeup_found = Counter(zip(truth, predicted))
+    return sum(_pairs(n) for n in same_event_found.values()) - sum(_pairs(n) for n in same_writeup_found.values())
 
 
 def minhash_lsh_clusters(texts: list[str], permutations: int = 128, bands: int = 32, seed: int = 1) -> list[int]:
@@ -77,12 +98,12 @@ def minhash_lsh_clusters(texts: list[str], permutations: int = 128, bands: int =
     return [find(i) for i in range(len(texts))]
 
 
-def write_corpus(path: Path, documents: int, seed: int, paragraphs: tuple[int, int]) -> dict[str, str]:
+def write_corpus(path: Path, documents: int, seed: int, paragraphs: tuple[int, int]) -> dict[str, tuple[str, str]]:
     docs = generate(documents, seed, paragraphs)
     with path.open("w", encoding="utf-8") as fh:
         for d in docs:
             fh.write(json.dumps({"id": d.id, "text": d.text, "url": d.url, "published_at": d.published_at}, ensure_ascii=False) + "\n")
-    return {d.id: d.label for d in docs}
+    return {d.id: (d.label, d.event) for d in docs}
 
 
 def run(documents: int, seed: int, workdir: Path, paragraphs: tuple[int, int]) -> dict:
@@ -96,7 +117,8 @@ def run(documents: int, seed: int, workdir: Path, paragraphs: tuple[int, int]) -
     seconds = time.perf_counter() - started
     rows = [json.loads(line) for line in out.open(encoding="utf-8")]
     ids = [r["id"] for r in rows]
-    result = scores([labels[i] for i in ids], [r["cluster_id"] for r in rows])
+    truth, found = [labels[i][0] for i in ids], [r["cluster_id"] for r in rows]
+    result = {**scores(truth, found), **bcubed(truth, found), "merged_hard_negatives": merged_hard_negatives(truth, [labels[i][1] for i in ids], found)}
     sizes = Counter(labels.values())
     return {
         "documents": len(rows), "mean_words": words / len(rows), "seconds": seconds, "docs_per_second": len(rows) / seconds,
@@ -116,12 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        print(f"{'docs':>6} {'words/doc':>9} {'clusters':>8} {'largest':>7} {'found':>6} {'ARI':>7} {'P':>7} {'R':>7} {'seconds':>8} {'docs/s':>8}")
+        print(f"{'docs':>6} {'words/doc':>9} {'clusters':>8} {'largest':>7} {'found':>6} {'ARI':>7} {'P':>7} {'R':>7} {'B3-P':>7} {'B3-R':>7} {'hardneg':>7} {'seconds':>8} {'docs/s':>8}")
         for size in args.sizes:
             r = run(size, args.seed, workdir, tuple(args.paragraphs))
             print(
                 f"{r['documents']:>6} {r['mean_words']:>9.0f} {r['clusters_true']:>8} {r['largest_true']:>7} {r['clusters_found']:>6} "
-                f"{r['ari']:>7.4f} {r['precision']:>7.4f} {r['recall']:>7.4f} {r['seconds']:>8.3f} {r['docs_per_second']:>8.0f}",
+                f"{r['ari']:>7.4f} {r['precision']:>7.4f} {r['recall']:>7.4f} {r['bcubed_precision']:>7.4f} {r['bcubed_recall']:>7.4f} "
+                f"{r['merged_hard_negatives']:>7} {r['seconds']:>8.3f} {r['docs_per_second']:>8.0f}",
                 flush=True,
             )
             if args.baseline:

@@ -66,6 +66,7 @@ class Doc:
     published_at: str | None
     label: str  # the write-up this document is a copy of
     edits: tuple[str, ...] = ()
+    event: str = ""  # the event written up: write-ups of one event are each other's hard negatives
 
 
 def _person(rng: random.Random) -> str:
@@ -203,10 +204,12 @@ def generate(documents: int, seed: int = 4, paragraphs: tuple[int, int] = (7, 13
     sizes = _cluster_sizes(rng, documents)
     docs: list[Doc] = []
     event = Event(rng, 0)
+    event_id = "e0"
     writeups_left = 0
     for number, size in enumerate(sizes):
         if writeups_left == 0:  # a new event, written up by one to four outlets
             event = Event(rng, number)
+            event_id = f"e{number}"
             writeups_left = rng.choice([1, 2, 2, 3, 4])
         writeups_left -= 1
         agency, agency_site = rng.choice(AGENCIES) if rng.random() < 0.7 else (None, f"{rng.choice(PAPERS)}.example")
@@ -215,11 +218,11 @@ def generate(documents: int, seed: int = 4, paragraphs: tuple[int, int] = (7, 13
         label = f"w{number}"
         when = event.when + timedelta(minutes=rng.randint(0, 600))
         original = "\n".join([headline, byline, *body])
-        docs.append(Doc(f"{label}-0", original, f"https://{agency_site}/{event.topic}/{number}", when.isoformat(), label))
+        docs.append(Doc(f"{label}-0", original, f"https://{agency_site}/{event.topic}/{number}", when.isoformat(), label, (), event_id))
         for k in range(1, size):
             site = f"{rng.choice(PAPERS)}{rng.randint(1, 40)}.example"
             published = (when + timedelta(minutes=rng.randint(5, 4000))).isoformat() if rng.random() < 0.85 else None
             text, edits = copy_of(rng, event, headline, byline, body, site)
-            docs.append(Doc(f"{label}-{k}", text, f"https://{site}/news/{number}-{k}", published, label, edits))
+            docs.append(Doc(f"{label}-{k}", text, f"https://{site}/news/{number}-{k}", published, label, edits, event_id))
     rng.shuffle(docs)
     return docs[:documents]
