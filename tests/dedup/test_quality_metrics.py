@@ -20,3 +20,16 @@ def test_merged_hard_negatives_counts_pairs_of_different_writeups_of_one_event()
     events = ["e", "e", "e", "f"]
     found = ["1", "1", "1", "1"]  # b (same event as a) and c (another event) merged into a's cluster
     assert merged_hard_negatives(truth, events, found) == 2  # (a, b) twice; c is not a hard negative
+
+
+def test_the_hard_corpus_lacks_originals_dates_copies_first_and_has_templated_reports():
+    from pipeline.benchmarks.wire_corpus import generate
+
+    docs = generate(1500, seed=3, hard=True)
+    labels = {d.label for d in docs}
+    originals = {d.label: d for d in docs if d.id.endswith("-0")}
+    assert len(originals) < 0.9 * len(labels)  # stories without their original (a quarter lost it; some had no copies either)
+    earlier = [d for d in docs if d.published_at and d.label in originals and d.published_at < originals[d.label].published_at]
+    assert earlier  # a copy published before its original
+    assert len({d.label for d in docs if d.event == "earnings-template"}) >= 10
+    assert generate(300, seed=3) == generate(300, seed=3, hard=False)
