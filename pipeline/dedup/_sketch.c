@@ -353,6 +353,36 @@ static Py_ssize_t intersect(const uint64_t *a, Py_ssize_t na, const uint64_t *b,
     return shared;
 }
 
+/* The hashes a and b share, written to out (which has room for the smaller); their number. */
+static Py_ssize_t intersection(const uint64_t *a, Py_ssize_t na, const uint64_t *b, Py_ssize_t nb, uint64_t *out) {
+    Py_ssize_t i = 0, j = 0, shared = 0;
+    while (i < na && j < nb) {
+        if (a[i] < b[j]) i++;
+        else if (a[i] > b[j]) j++;
+        else { out[shared++] = a[i]; i++; j++; }
+    }
+    return shared;
+}
+
+/* What a leader's containment copies cover of it (sorted hashes), see cluster.py. */
+typedef struct { uint64_t *hashes; Py_ssize_t count; } Claimed;
+
+/* claimed |= part (both sorted); -1 when out of memory. */
+static int claim(Claimed *c, const uint64_t *part, Py_ssize_t n) {
+    uint64_t *merged = malloc(sizeof(uint64_t) * (size_t)(c->count + n + 1));
+    if (!merged) return -1;
+    Py_ssize_t i = 0, j = 0, k = 0;
+    while (i < c->count || j < n) {
+        if (j >= n || (i < c->count && c->hashes[i] < part[j])) merged[k++] = c->hashes[i++];
+        else if (i >= c->count || part[j] < c->hashes[i]) merged[k++] = part[j++];
+        else { merged[k++] = part[j++]; i++; }
+    }
+    free(c->hashes);
+    c->hashes = merged;
+    c->count = k;
+    return 0;
+}
+
 typedef struct { int32_t count; int32_t leader; } Ranked;
 
 static int cmp_ranked(const void *x, const void *y) {
@@ -390,8 +420,10 @@ static PyObject *cluster_sorted(PyObject *self, PyObject *args) {
     int32_t *shared = calloc((size_t)(n + 1), sizeof(int32_t));
     int32_t *touched = malloc(sizeof(int32_t) * (size_t)(n + 1));
     Ranked *ranked = malloc(sizeof(Ranked) * (size_t)(max_candidates > 0 ? max_candidates : 1));
+    Claimed *claimed = calloc((size_t)(n + 1), sizeof(Claimed));
+    uint64_t *part = NULL;
     size_t total = 0;
-    int ok = samples && sizes && wholes && leader_of && leaders && similarity && method && shared && touched && ranked;
+    int ok = samples && sizes && wholes && leader_of && leaders && similarity && method && shared && touched && ranked && claimed;
     for (Py_ssize_t i = 0; ok && i < n; i++) {
         PyObject *item = PyTuple_GET_ITEM(samples_list, i);
         if (!PyBytes_Check(item) || PyBytes_GET_SIZE(item) % 8) { PyErr_SetString(PyExc_TypeError, "samples must be bytes of uint64"); ok = 0; break; }
@@ -404,7 +436,10 @@ static PyObject *cluster_sorted(PyObject *self, PyObject *args) {
     Table postings = {0}, exact = {0};
     Node *nodes = NULL;
     size_t node_count = 0, node_capacity = total / 2 + 1024;
-    if (ok) ok = table_init(&postings, (size_t)n * 8 + 16) == 0 && table_init(&exact, (size_t)n + 16) == 0 && (nodes = malloc(sizeof(Node) * node_capacity)) != NULL;
+    Py_ssize_t largest = 1;
+    for (Py_ssize_t i = 0; ok && i < n; i++) if (sizes[i] > largest) largest = sizes[i];
+    if (ok) ok = table_init(&postings, (size_t)n * 8 + 16) == 0 && table_init(&exact, (size_t)n + 16) == 0 && (nodes = malloc(sizeof(Node) * node_capacity)) != NULL
+                 && (part = malloc(sizeof(uint64_t) * (size_t)largest)) != NULL;
     if (!ok) {
         if (!PyErr_Occurred()) PyErr_NoMemory();
         goto done;
@@ -437,7 +472,7 @@ static PyObject *cluster_sorted(PyObject *self, PyObject *args) {
             while (at > 0 && cmp_ranked(&item, &ranked[at - 1]) < 0) { ranked[at] = ranked[at - 1]; at--; }
             ranked[at] = item;
         }
-        int32_t best = -1;
+        int32_t best = -1, best_number = -1;
         double best_score = 0.0;
         char best_method = 0;
         for (Py_ssize_t k = 0; k < ranked_count; k++) {
@@ -447,10 +482,24 @@ static PyObject *cluster_sorted(PyObject *self, PyObject *args) {
             Py_ssize_t common = intersect(mine, size, samples[position], other);
             if (common < (min_shared < smaller ? min_shared : smaller) || (double)common / (double)smaller < containment) continue;
             double jaccard = (double)common / (double)(size + other - common);
+            if (jaccard < full_copy && claimed[ranked[k].leader].count) {
+                /* A part of the leader disjoint from what its other partial copies cover: another story on a multi-story page. */
+                Py_ssize_t got = intersection(mine, size, samples[position], other, part);
+                Claimed *c = &claimed[ranked[k].leader];
+                Py_ssize_t overlap = intersect(part, got, c->hashes, c->count), least = got < c->count ? got : c->count;
+                if (overlap < (min_shared < got ? min_shared : got) || (double)overlap < containment * (double)least) continue;
+            }
             double score = jaccard >= full_copy ? jaccard : (double)common / (double)smaller;
-            if (best < 0 || score > best_score) { best = position; best_score = score; best_method = jaccard >= full_copy ? 2 : 3; }
+            if (best < 0 || score > best_score) { best = position; best_number = ranked[k].leader; best_score = score; best_method = jaccard >= full_copy ? 2 : 3; }
         }
-        if (best >= 0) { leader_of[d] = best; similarity[d] = best_score; method[d] = best_method; continue; }
+        if (best >= 0) {
+            leader_of[d] = best; similarity[d] = best_score; method[d] = best_method;
+            if (best_method == 3) {
+                Py_ssize_t got = intersection(mine, size, samples[best], sizes[best], part);
+                if (claim(&claimed[best_number], part, got) < 0) { ok = 0; break; }
+            }
+            continue;
+        }
         int32_t number = leader_count++;
         leaders[number] = (int32_t)d;
         leader_of[d] = (int32_t)d; similarity[d] = 1.0; method[d] = 0;
@@ -498,7 +547,9 @@ static PyObject *cluster_sorted(PyObject *self, PyObject *args) {
 done:
     free(postings.slots); free(exact.slots); free(nodes);
     free(samples); free(sizes); free(wholes); free(leader_of); free(leaders); free(similarity); free(method);
-    free(shared); free(touched); free(ranked);
+    free(shared); free(touched); free(ranked); free(part);
+    if (claimed) for (Py_ssize_t i = 0; i <= n; i++) free(claimed[i].hashes);
+    free(claimed);
     Py_DECREF(samples_list);
     return ok ? result : NULL;
 }

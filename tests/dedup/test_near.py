@@ -166,3 +166,23 @@ def test_compiled_folding_agrees_with_unicodedata_on_every_code_point():
         chunk = chars[start : start + 4096]
         texts = ["a" + c + "b" for c in chunk]
         assert sketch._sketch.sketch_many(texts, sketch.GRAM, sketch.MODULUS) == [sketch.sketch_python(t) for t in texts]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_digest_quoting_several_stories_does_not_merge_them(seed):
+    """A morning briefing (published first) quotes the opening paragraphs of three unrelated
+    stories: it may take one of them, never all three."""
+    writeups = [story(100 * k + seed)[1][0] for k in (1, 2, 3)]
+    digest = "Morning briefing\n" + "\n".join(line for headline, paragraphs in writeups for line in (headline, *paragraphs[:4]))
+    records = [{"id": name, "text": text(headline, paragraphs), "published_at": f"2026-03-01T08:{10 * k}0:00+00:00"}
+               for k, (name, (headline, paragraphs)) in enumerate(zip("ABC", writeups))]
+    records.append({"id": "digest", "text": digest, "published_at": "2026-03-01T07:00:00+00:00"})
+    clusters = {r["id"]: r["cluster_id"] for r in dedup_records(records)}
+    assert len({clusters[name] for name in "ABC"}) == 3
+
+
+def test_partial_copies_of_one_original_still_join_it():
+    original, copies = edited_copies(12)
+    records = [{"id": "original", "text": original, "published_at": "2026-03-01T08:00:00+00:00"}]
+    records += [{"id": kind, "text": copies[kind], "published_at": "2026-03-01T09:00:00+00:00"} for kind in ("cut_to_two_paragraphs", "tail_trimmed", "lightly_edited", "all_at_once")]
+    assert {r["cluster_id"] for r in dedup_records(records)} == {"original"}
