@@ -227,7 +227,8 @@ def generate(documents: int, seed: int = 4, paragraphs: tuple[int, int] = (7, 13
 
     ``hard`` (the default corpus is unchanged without it): a quarter of the stories lose their
     wire original, copies may be published before the original (so the earliest copy is not the
-    original's), and one write-up in ten is a templated earnings report about another company."""
+    original's), one write-up in ten is a templated earnings report about another company, and one
+document in forty is a digest quoting the opening paragraphs of three stories, published first."""
     rng = random.Random(seed)
     extra = random.Random(seed + 1_000_003)  # the hard variant's own draws: the default stream stays as it was
     sizes = _cluster_sizes(rng, documents)
@@ -235,6 +236,7 @@ def generate(documents: int, seed: int = 4, paragraphs: tuple[int, int] = (7, 13
     event = Event(rng, 0)
     event_id = "e0"
     writeups_left = 0
+    written: list[tuple[str, list[str], datetime]] = []
     for number, size in enumerate(sizes):
         if writeups_left == 0:  # a new event, written up by one to four outlets
             event = Event(rng, number)
@@ -251,6 +253,8 @@ def generate(documents: int, seed: int = 4, paragraphs: tuple[int, int] = (7, 13
         label = f"w{number}"
         when = event.when + timedelta(minutes=rng.randint(0, 600))
         original = "\n".join([headline, byline, *body])
+        if hard:
+            written.append((headline, body, when))
         if not (hard and extra.random() < 0.25):
             docs.append(Doc(f"{label}-0", original, f"https://{agency_site}/{event.topic}/{number}", when.isoformat(), label, (), story_event))
         for k in range(1, size):
@@ -260,5 +264,12 @@ def generate(documents: int, seed: int = 4, paragraphs: tuple[int, int] = (7, 13
                 published = (when + timedelta(minutes=extra.randint(-240, 4000))).isoformat()
             text, edits = copy_of(rng, event, headline, byline, body, site)
             docs.append(Doc(f"{label}-{k}", text, f"https://{site}/news/{number}-{k}", published, label, edits, story_event))
+    for number in range(len(written) // 40 if hard else 0):
+        # A digest published before the stories it quotes: their headlines and opening paragraphs.
+        quoted = extra.sample(written, 3)
+        body = [line for headline, paragraphs, _ in quoted for line in (headline, *paragraphs[:4])]
+        first = min(when for _, _, when in quoted) - timedelta(minutes=60)
+        docs.append(Doc(f"digest{number}", "\n".join(["Morning briefing", *body]), f"https://{extra.choice(PAPERS)}.example/briefing/{number}",
+                        first.isoformat(), f"digest{number}", (), f"digest{number}"))
     rng.shuffle(docs)
     return docs[:documents]

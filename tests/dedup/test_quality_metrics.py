@@ -32,4 +32,5 @@ def test_the_hard_corpus_lacks_originals_dates_copies_first_and_has_templated_re
     earlier = [d for d in docs if d.published_at and d.label in originals and d.published_at < originals[d.label].published_at]
     assert earlier  # a copy published before its original
     assert len({d.label for d in docs if d.event == "earnings-template"}) >= 10
+    assert any(d.id.startswith("digest") for d in docs)
     assert generate(300, seed=3) == generate(300, seed=3, hard=False)
