@@ -4,6 +4,7 @@
     newsingest dedup IN.jsonl [--out OUT.jsonl]
     newsingest run --input PATH [--db FILE]
     newsingest report [--run RUN_ID] [--db FILE]
+    newsingest reindex [--db FILE]
     newsingest eval-clean --manifest M [--input html|txt] [--workers N]
     newsingest fetch --feed URL | --sitemap URL | --urls FILE | --homepage URL [--db FILE]
 """
@@ -99,14 +100,26 @@ def cmd_eval_clean(args) -> int:
 
 
 def cmd_dedup(args) -> int:
-    from pipeline.dedup.records import InputError, dedup_records, read_records, write_results
+    """Exit 0, or 1 when some records were refused (an error object stands in their place), or 2
+    when the input cannot be read or the output written."""
+    from pipeline.dedup.records import dedup_entries, read_records, write_results
 
+    settings = load_settings(args.config)
     try:
-        results = dedup_records(read_records(args.input), containment=load_settings(args.config).near_dup_threshold)
-    except InputError as exc:
-        print(f"newsingest dedup: {exc}", file=sys.stderr)
+        entries = read_records(args.input, settings.max_document_bytes)
+    except OSError as exc:
+        print(f"newsingest dedup: cannot read {args.input}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    write_results(results, args.out, sys.stdout)
+    results, refused = dedup_entries(entries, containment=settings.near_dup_threshold)
+    try:
+        write_results(results, args.out, sys.stdout)
+    except OSError as exc:
+        print(f"newsingest dedup: cannot write {args.out or 'standard output'}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    if refused:
+        first = next(r for r in results if "error" in r)
+        print(f"newsingest dedup: {refused} of {len(results)} records refused (first: line {first['line']}, {first['error']}: {first['detail']})", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -171,6 +184,27 @@ def format_summary(summary: dict) -> str:
     )
 
 
+def cmd_reindex(args) -> int:
+    """Sketch every stored article again (``store/reindex.py``); the writer's lock is held meanwhile."""
+    import duckdb
+
+    from pipeline.store import migrate
+    from pipeline.store.reindex import rebuild_near_index
+
+    settings = load_settings(args.config, db_path=args.db, home=args.home)
+    if not settings.db_path.exists():
+        print(f"newsingest reindex: no database at {settings.db_path}", file=sys.stderr)
+        return 2
+    con = duckdb.connect(str(settings.db_path))
+    try:
+        migrate(con)
+        count = rebuild_near_index(con)
+    finally:
+        con.close()
+    print(f"near-duplicate index rebuilt: {count} articles")
+    return 0
+
+
 def cmd_report(args) -> int:
     from pipeline.stages import stage_report
     from pipeline.store import read_connection
@@ -231,6 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--db")
     report.add_argument("--home")
     report.set_defaults(func=cmd_report)
+
+    reindex = sub.add_parser("reindex", help="rebuild the near-duplicate index from the stored articles")
+    reindex.add_argument("--db")
+    reindex.add_argument("--home")
+    reindex.set_defaults(func=cmd_reindex)
 
     from pipeline.sources.web.cli import add_parser as add_fetch_parser
 

@@ -230,14 +230,16 @@ def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> d
                 if same_story(terms[a], stored["terms"], when[a], stored["published_at"], settings.story_min_shared_terms, settings.story_window_days):
                     sf.union(a, stored["article_id"])
                     sf.union(stored["article_id"], stored["story_id"])
-                    stored_stories[stored["article_id"]] = stored["story_id"]
+                    if stored["article_id"] not in batch_ids:  # a batch article's stored version is replaced, not kept
+                        stored_stories[stored["article_id"]] = stored["story_id"]
         for member in members.values():  # a re-clustered stored copy keeps its story
             sf.union(member["article_id"], member["story_id"])
             stored_stories[member["article_id"]] = member["story_id"]
         if history.available and stored_stories:
             for member in history.story_members(set(stored_stories.values())):
                 sf.union(member["article_id"], member["story_id"])
-                members.setdefault(member["article_id"], {**member, "sketch": None, "whole_hash": None})
+                if member["article_id"] not in batch_ids:
+                    members.setdefault(member["article_id"], {**member, "sketch": None, "whole_hash": None})
     deduped = []
     for r in unique:
         found = near.assigned[r["article_id"]]

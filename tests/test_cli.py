@@ -72,11 +72,43 @@ def test_dedup_reads_and_writes_jsonl(tmp_path):
     assert 0.7 <= rows["b"]["similarity"] <= 1.0
 
 
-def test_dedup_rejects_malformed_input(tmp_path):
+def test_dedup_answers_every_bad_record_and_clusters_the_rest(tmp_path):
+    text = " ".join(f"word{i} alpha{i % 7} beta{i % 11}" for i in range(200))
+    lines = [
+        json.dumps({"id": "a", "text": text}),
+        '{"id": "b"}',
+        "[1, 2]",
+        '{"id": true, "text": "x"}',
+        '{"id": "\\ud800", "text": "lone surrogate"}',
+        '{"id": "deep", "text": "x", "meta": ' + "[" * 5_000 + "]" * 5_000 + "}",
+        '{"id": "cut", "text": "trunc',
+        json.dumps({"id": "big", "text": "w " * 15_000}),
+        json.dumps({"id": "twice", "text": "one"}),
+        json.dumps({"id": "twice", "text": "two"}),
+        json.dumps({"id": "copy", "text": "Updated headline\n" + text[: len(text) // 2]}),
+    ]
     source = tmp_path / "bad.jsonl"
-    source.write_text('{"id": "a"}\n', encoding="utf-8")
-    result = run("dedup", source, check=False)
-    assert result.returncode == 2 and "bad.jsonl:1" in result.stderr
+    source.write_bytes("\n".join(lines).encode("utf-8", "surrogatepass") + b"\n" + b'{"id": "latin", "text": "caf\xe9"}\n')
+    out = tmp_path / "out.jsonl"
+    result = subprocess.run([*NEWSINGEST, "dedup", str(source), "--out", str(out)], capture_output=True, text=True, timeout=600,
+                            env={**__import__("os").environ, "NEWSINGEST_MAX_DOCUMENT_BYTES": "20000"})
+    assert result.returncode == 1 and "Traceback" not in result.stderr and "records refused" in result.stderr
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 12  # one per input line, in order
+    errors = {row["line"]: (row["id"], row["error"]) for row in rows if "error" in row}
+    assert errors == {
+        2: ("b", "invalid_record"), 3: (None, "invalid_record"), 4: (None, "invalid_record"), 5: (None, "invalid_record"),
+        6: (None, "invalid_json"), 7: (None, "invalid_json"), 8: (None, "too_large"),
+        9: ("twice", "duplicate_id"), 10: ("twice", "duplicate_id"), 12: (None, "invalid_json"),
+    }
+    assert "lines 9, 10" in rows[8]["detail"]
+    assert rows[0] == {"id": "a", "cluster_id": "a", "canonical_id": "a", "similarity": 1.0}
+    assert rows[10]["id"] == "copy" and rows[10]["cluster_id"] == "a"
+
+
+def test_dedup_on_a_missing_file_says_so_without_a_traceback(tmp_path):
+    result = run("dedup", tmp_path / "nowhere.jsonl", check=False)
+    assert result.returncode == 2 and "cannot read" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_eval_clean_prints_scores(tmp_path):

@@ -49,6 +49,7 @@ def build_history(path: Path, stored: int, batch_docs, seed: int = 7) -> None:
 
     from pipeline.dedup.history import doc_key, key_table
     from pipeline.dedup.near import near_duplicates
+    from pipeline.dedup.sketch import SKETCH_VERSION
     from pipeline.dedup.story import story_terms
     from pipeline.store.db import migrate
 
@@ -93,7 +94,7 @@ def build_history(path: Path, stored: int, batch_docs, seed: int = 7) -> None:
         con.execute("INSERT INTO near_sketches SELECT * FROM chunk_sketches")
         leader_rows = np.flatnonzero(canonical)
         con.register("chunk_keys", key_table([keys[k] for k in leader_rows], [sketches[k] for k in leader_rows]))
-        con.execute("INSERT INTO near_keys SELECT key, doc_key FROM chunk_keys")
+        con.execute("INSERT INTO near_keys SELECT key, doc_key, size FROM chunk_keys")
         terms = rng.integers(0, 400_000, size=(count, TERMS_PER_ARTICLE))
         con.register("chunk_terms", pa.table({
             "term": [f"name{t}" for t in terms.ravel()], "article_id": np.repeat(np.array(ids, dtype=object), TERMS_PER_ARTICLE).tolist(),
@@ -125,7 +126,9 @@ def build_history(path: Path, stored: int, batch_docs, seed: int = 7) -> None:
     }))
     con.execute("INSERT INTO near_sketches SELECT * FROM real_sketches")
     con.register("real_keys", key_table([doc_key(r["article_id"]) for r in rows], [near.sketches[r["article_id"]][0] for r in rows]))
-    con.execute("INSERT INTO near_keys SELECT key, doc_key FROM real_keys")
+    con.execute("INSERT INTO near_keys SELECT key, doc_key, size FROM real_keys")
+    # The synthetic bodies cannot be sketched again: the index is marked current as built.
+    con.execute("INSERT OR REPLACE INTO near_index_state VALUES ('sketch_version', ?)", [SKETCH_VERSION])
     con.register("real_terms", pa.table({
         "term": [t for r in rows for t in story_terms(r["title"], r["body"])],
         "article_id": [r["article_id"] for r in rows for _ in story_terms(r["title"], r["body"])],
@@ -170,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     originals = [d for d in docs if d.label in stored_labels and d.id.endswith("-0")]
     batch = [d for d in docs if d not in originals][: args.batch]
     args.cache.mkdir(parents=True, exist_ok=True)
-    db = args.cache / f"history-{args.stored}-{args.batch}-{args.seed}.duckdb"
+    from pipeline.dedup.sketch import SKETCH_VERSION
+
+    db = args.cache / f"history-{args.stored}-{args.batch}-{args.seed}-sketch{SKETCH_VERSION}.duckdb"
     if not db.exists():
         print(f"building the stored history in {db} (once) ...", file=sys.stderr)
         started = time.perf_counter()

@@ -66,6 +66,7 @@ class Doc:
     published_at: str | None
     label: str  # the write-up this document is a copy of
     edits: tuple[str, ...] = ()
+    event: str = ""  # the event written up: write-ups of one event are each other's hard negatives
 
 
 def _person(rng: random.Random) -> str:
@@ -196,30 +197,79 @@ def _cluster_sizes(rng: random.Random, documents: int) -> list[int]:
     return sizes
 
 
-def generate(documents: int, seed: int = 4, paragraphs: tuple[int, int] = (7, 13)) -> list[Doc]:
+EARNINGS_TEMPLATE = [
+    "{company} on {day} reported {quarter} revenue of {revenue} billion dollars, {direction} {change} percent from a year earlier, and net income of {income} million dollars, or {eps} dollars a share.",
+    "Analysts polled by market data providers had expected revenue of {expected} billion dollars. Shares of {company} {moved} {move} percent in extended trading after the results were published.",
+    "The company said it expects revenue for the current quarter to be in a range broadly in line with its previous guidance, citing steady demand from its largest customers and continued pressure on costs.",
+    "Chief executive {ceo} said in a statement that the quarter reflected the strength of the company's core business and the progress it had made on its long-term plan.",
+    "{company} also said its board had approved a quarterly dividend and authorised the repurchase of up to {buyback} million dollars of its shares over the next two years.",
+    "The results include a one-time charge related to restructuring, the company said, without giving further details. It will hold a conference call with analysts later on {day}.",
+]
+COMPANY_PARTS = (["Nor", "Vel", "Astra", "Quin", "Tel", "Hal", "Mer", "Bryn", "Cor", "Lum", "Sol", "Dex"], ["tek", "vane", "ion", "dyne", "corp", "mark", "well", "field", "gate", "line"])
+
+
+def earnings_report(rng: random.Random) -> tuple[str, list[str]]:
+    """A quarterly-results story from the template every outlet uses: different companies'
+    reports share most of their words and are not copies of each other (hard negatives)."""
+    company = f"{rng.choice(COMPANY_PARTS[0])}{rng.choice(COMPANY_PARTS[1])} {rng.choice(['Corp', 'Inc', 'Group', 'Holdings'])}"
+    values = {
+        "company": company, "day": rng.choice(DAYS), "quarter": rng.choice(["first-quarter", "second-quarter", "third-quarter", "fourth-quarter"]),
+        "revenue": f"{rng.uniform(0.5, 90):.1f}", "direction": rng.choice(["up", "down"]), "change": rng.randint(1, 30),
+        "income": rng.randint(20, 9000), "eps": f"{rng.uniform(0.05, 9):.2f}", "expected": f"{rng.uniform(0.5, 90):.1f}",
+        "moved": rng.choice(["rose", "fell"]), "move": f"{rng.uniform(0.5, 12):.1f}", "ceo": _person(rng), "buyback": rng.randint(100, 5000),
+    }
+    return f"{company} {values['quarter']} results: revenue {values['direction']} {values['change']}%", [p.format(**values) for p in EARNINGS_TEMPLATE]
+
+
+def generate(documents: int, seed: int = 4, paragraphs: tuple[int, int] = (7, 13), hard: bool = False) -> list[Doc]:
     """``documents`` labelled documents; ``paragraphs`` bounds the body paragraphs of a write-up
-    (the default gives about 420 words a document, (12, 20) about 600)."""
+    (the default gives about 420 words a document, (12, 20) about 600).
+
+    ``hard`` (the default corpus is unchanged without it): a quarter of the stories lose their
+    wire original, copies may be published before the original (so the earliest copy is not the
+    original's), one write-up in ten is a templated earnings report about another company, and one
+document in forty is a digest quoting the opening paragraphs of three stories, published first."""
     rng = random.Random(seed)
+    extra = random.Random(seed + 1_000_003)  # the hard variant's own draws: the default stream stays as it was
     sizes = _cluster_sizes(rng, documents)
     docs: list[Doc] = []
     event = Event(rng, 0)
+    event_id = "e0"
     writeups_left = 0
+    written: list[tuple[str, list[str], datetime]] = []
     for number, size in enumerate(sizes):
         if writeups_left == 0:  # a new event, written up by one to four outlets
             event = Event(rng, number)
+            event_id = f"e{number}"
             writeups_left = rng.choice([1, 2, 2, 3, 4])
         writeups_left -= 1
         agency, agency_site = rng.choice(AGENCIES) if rng.random() < 0.7 else (None, f"{rng.choice(PAPERS)}.example")
         headline, body = write_up(rng, event, agency, paragraphs)
+        story_event = event_id
+        if hard and extra.random() < 0.1:
+            headline, body = earnings_report(extra)
+            story_event = "earnings-template"
         byline = f"By {_person(rng)}"
         label = f"w{number}"
         when = event.when + timedelta(minutes=rng.randint(0, 600))
         original = "\n".join([headline, byline, *body])
-        docs.append(Doc(f"{label}-0", original, f"https://{agency_site}/{event.topic}/{number}", when.isoformat(), label))
+        if hard:
+            written.append((headline, body, when))
+        if not (hard and extra.random() < 0.25):
+            docs.append(Doc(f"{label}-0", original, f"https://{agency_site}/{event.topic}/{number}", when.isoformat(), label, (), story_event))
         for k in range(1, size):
             site = f"{rng.choice(PAPERS)}{rng.randint(1, 40)}.example"
             published = (when + timedelta(minutes=rng.randint(5, 4000))).isoformat() if rng.random() < 0.85 else None
+            if hard and published is not None:
+                published = (when + timedelta(minutes=extra.randint(-240, 4000))).isoformat()
             text, edits = copy_of(rng, event, headline, byline, body, site)
-            docs.append(Doc(f"{label}-{k}", text, f"https://{site}/news/{number}-{k}", published, label, edits))
+            docs.append(Doc(f"{label}-{k}", text, f"https://{site}/news/{number}-{k}", published, label, edits, story_event))
+    for number in range(len(written) // 40 if hard else 0):
+        # A digest published before the stories it quotes: their headlines and opening paragraphs.
+        quoted = extra.sample(written, 3)
+        body = [line for headline, paragraphs, _ in quoted for line in (headline, *paragraphs[:4])]
+        first = min(when for _, _, when in quoted) - timedelta(minutes=60)
+        docs.append(Doc(f"digest{number}", "\n".join(["Morning briefing", *body]), f"https://{extra.choice(PAPERS)}.example/briefing/{number}",
+                        first.isoformat(), f"digest{number}", (), f"digest{number}"))
     rng.shuffle(docs)
     return docs[:documents]

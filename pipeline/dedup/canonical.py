@@ -14,7 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-AGENCY_DOMAINS = ("apnews", "ap.org", "reuters.", "afp.", "dpa.", "yna.co.kr", "kyodonews.", "ansa.", "efe.", "xinhua")
+# Registrable domains of the wire agencies' own sites: a host is an agency site when it is one of
+# these or a subdomain of one (``www.reuters.com``), never when it merely contains the name.
+AGENCY_DOMAINS = frozenset({
+    "apnews.com", "ap.org", "reuters.com", "afp.com", "dpa.com", "dpa.de", "efe.com", "ansa.it",
+    "xinhuanet.com", "news.cn", "kyodonews.net", "kyodonews.jp", "yna.co.kr", "aa.com.tr", "tass.com",
+    "tass.ru", "pti.in", "aap.com.au", "apa.at", "sda-ats.ch", "anp.nl", "belga.be", "ansamed.info",
+})
 
 
 @dataclass(slots=True)
@@ -27,7 +33,12 @@ class Member:
 
 
 def is_agency_site(domain: str) -> bool:
-    return any(marker in domain for marker in AGENCY_DOMAINS)
+    host = domain.strip().rstrip(".").lower()
+    while host:
+        if host in AGENCY_DOMAINS:
+            return True
+        host = host.partition(".")[2]
+    return False
 
 
 def canonical_key(member: Member):

@@ -13,7 +13,11 @@ Verification on the sketches: containment of the smaller sketch in the larger
 (``|A ∩ B| / min(|A|, |B|)``, the similarity reported, or the Jaccard index when that reaches
 ``FULL_COPY``: a copy of the whole text) survives re-headlined, re-bylined, trimmed and cut copies; at
 least ``MIN_SHARED`` shared samples keeps a shared quote or a short stock paragraph from linking
-two write-ups. Candidates come only from rare samples: a sample held by more than
+two write-ups. A page quoting several stories (a digest, a live page) would lead them all,
+since each is contained in it: so a leader records what its partial (containment) copies cover of
+it, and a further partial copy must overlap that by the containment threshold; a part disjoint
+from it is another story. Partial copies of one original all hold its opening (cut and trimmed
+copies), so they overlap. Candidates come only from rare samples: a sample held by more than
 ``CANDIDATE_POSTING`` canonical copies is a stock phrase (site boilerplate, agency credits, set
 phrases) and finds nobody, which keeps the work per document bounded as the corpus grows.
 """
@@ -41,7 +45,7 @@ METHODS = ("canonical", "exact", "jaccard", "containment")
 class Doc:
     key: str
     samples: bytes  # the sketch: sorted unique uint64 hashes (native byte order), see sketch.py
-    whole: int  # hash of the whole folded text: equal hashes are exact copies
+    whole: int  # hash of the whole folded text: equal hashes are exact copies (0: none, a text without letters or digits)
     member: Member
 
 
@@ -71,10 +75,11 @@ def cluster_sorted(samples: list[bytes], wholes: list[int], containment: float =
     postings: dict[int, list[int] | None] = {}  # sample -> canonical copies holding it; None once stock
     leaders: list[int] = []  # leader number -> document position
     sets: list[frozenset[int]] = []
+    claimed: list[set[int]] = []  # leader number -> what its partial (containment) copies cover of it
     exact: dict[int, int] = {}
     out: list[tuple[int, float, int]] = []
     for position, (packed, whole) in enumerate(zip(samples, wholes)):
-        if whole in exact:
+        if whole and whole in exact:  # 0: no letters or digits, no exact key
             out.append((leaders[exact[whole]], 1.0, 1))
             continue
         mine = array("Q", packed)
@@ -86,6 +91,7 @@ def cluster_sorted(samples: list[bytes], wholes: list[int], containment: float =
                     shared[number] = shared.get(number, 0) + 1
         ranked = sorted((-count, number) for number, count in shared.items() if len(shared) <= MAX_CANDIDATES or count > 1)
         best: tuple[int, float, int] | None = None
+        best_number = -1
         mine_set = frozenset(mine)
         for _, number in ranked[:MAX_CANDIDATES]:
             other = sets[number]
@@ -96,16 +102,25 @@ def cluster_sorted(samples: list[bytes], wholes: list[int], containment: float =
             if common < min(min_shared, smaller) or common / smaller < containment:
                 continue
             jaccard = common / (len(mine_set) + len(other) - common)
+            if jaccard < FULL_COPY and claimed[number]:
+                part = mine_set & other
+                overlap = len(part & claimed[number])
+                if overlap < min(min_shared, len(part)) or overlap < containment * min(len(part), len(claimed[number])):
+                    continue  # a part of the leader disjoint from what its partial copies cover: another story
             score, method = (jaccard, 2) if jaccard >= FULL_COPY else (common / smaller, 3)
             if best is None or score > best[1]:
-                best = (leaders[number], score, method)
+                best, best_number = (leaders[number], score, method), number
         if best is not None:
+            if best[2] == 3:
+                claimed[best_number] |= mine_set & sets[best_number]
             out.append(best)
             continue
         number = len(leaders)
         leaders.append(position)
         sets.append(mine_set)
-        exact[whole] = number
+        claimed.append(set())
+        if whole:
+            exact[whole] = number
         for value in mine:
             if value % KEY_MODULUS:
                 continue

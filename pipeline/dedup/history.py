@@ -10,7 +10,7 @@ from collections import defaultdict
 import numpy as np
 import pyarrow as pa
 
-from pipeline.dedup.cluster import CANDIDATE_POSTING, KEY_MODULUS, MAX_CANDIDATES, MIN_SHARED
+from pipeline.dedup.cluster import CANDIDATE_POSTING, CONTAINMENT, KEY_MODULUS, MIN_SHARED
 from pipeline.settings import Settings
 
 MEMBER_COLUMNS = "a.article_id, a.dup_cluster_id, a.story_id, a.published_at, a.word_count, a.domain, a.wire_agency"
@@ -22,11 +22,16 @@ def doc_key(article_id: str) -> int:
 
 
 def key_table(keys: list[int], sketches: list[bytes]) -> pa.Table:
-    """``(key, doc_key)`` rows: the index keys (sketch hashes divisible by ``KEY_MODULUS``) of the given documents."""
+    """``(key, doc_key, size)`` rows: the index keys (sketch hashes divisible by ``KEY_MODULUS``) of
+    the given documents, with the size of each document's whole sketch."""
+    sizes = np.array([len(s) // 8 for s in sketches], dtype=np.int64)
     values = np.frombuffer(b"".join(sketches), dtype="<u8")
-    owners = np.repeat(np.array(keys, dtype=np.uint64), [len(s) // 8 for s in sketches])
+    owners = np.repeat(np.array(keys, dtype=np.uint64), sizes)
     chosen = values % np.uint64(KEY_MODULUS) == 0
-    return pa.table({"key": pa.array(values[chosen], pa.uint64()), "doc_key": pa.array(owners[chosen], pa.uint64())})
+    return pa.table({
+        "key": pa.array(values[chosen], pa.uint64()), "doc_key": pa.array(owners[chosen], pa.uint64()),
+        "size": pa.array(np.repeat(sizes, sizes)[chosen].astype(np.int32), pa.int32()),
+    })
 
 
 class StoredIndex:
@@ -40,10 +45,19 @@ class StoredIndex:
 
     def __enter__(self) -> StoredIndex:
         if self.con is None:
-            from pipeline.store import read_connection
+            from pipeline.store import connect, read_connection
+            from pipeline.store.reindex import index_is_current
 
             self._context = read_connection(self.settings.db_path, self.settings.lock_retry_seconds)
             self.con = self._context.__enter__()
+            if self.con is not None and not index_is_current(self.con):
+                # History landed before the index existed, or sketched by another version: the
+                # writer's connection rebuilds the index once, so this batch is matched against it.
+                self._context.__exit__(None, None, None)
+                with connect(self.settings.db_path, self.settings.lock_retry_seconds):
+                    pass
+                self._context = read_connection(self.settings.db_path, self.settings.lock_retry_seconds)
+                self.con = self._context.__enter__()
         if self.con is not None:
             self.available = bool(self.con.execute("SELECT count(*) FROM articles").fetchall()[0][0])
         return self
@@ -53,20 +67,26 @@ class StoredIndex:
             self._context.__exit__(*exc)
 
     def near_clusters(self, sketches: list[bytes]) -> list[dict]:
-        """Every stored member (with its sketch) of the clusters whose canonical copy shares rare
-        sketch hashes with a batch document: the ``MAX_CANDIDATES`` sharing most per document, as
-        the in-memory clustering ranks its candidates."""
-        self.con.register("batch_keys", key_table(list(range(len(sketches))), sketches).rename_columns(["key", "doc"]))
+        """Every stored member (with its sketch) of the clusters whose canonical copy could pass
+        the clustering's verification with a batch document: found through a rare shared hash,
+        and sharing (all hashes counted) at least ``max(MIN_SHARED, CONTAINMENT × the smaller
+        sketch)`` with it, the necessary condition of a match. No cap on candidates per document:
+        a short stored canonical copy (a cut copy that arrived before its original) must not lose
+        its place to long write-ups of the same event, or the result would depend on batch order."""
+        self.con.register("batch_keys", key_table(list(range(len(sketches))), sketches).rename_columns(["key", "doc", "size"]))
         cursor = self.con.execute(
             f"""
             WITH matched AS (
-                SELECT b.doc, k.key, k.doc_key FROM batch_keys b JOIN near_keys k ON k.key = b.key
+                SELECT b.doc, b.size AS mine, k.key, k.doc_key, k.size AS theirs FROM batch_keys b JOIN near_keys k ON k.key = b.key
             ), stock AS (
                 SELECT key FROM matched GROUP BY key HAVING count(DISTINCT doc_key) > {CANDIDATE_POSTING}
+            ), found AS (
+                SELECT DISTINCT doc, doc_key FROM matched WHERE key NOT IN (SELECT key FROM stock)
             ), shared AS (
-                SELECT doc, doc_key, count(*) AS n FROM matched WHERE key NOT IN (SELECT key FROM stock)
-                GROUP BY doc, doc_key HAVING count(*) >= {min(2, MIN_SHARED)}  -- the clustering verifies
-                QUALIFY row_number() OVER (PARTITION BY doc ORDER BY n DESC, doc_key) <= {MAX_CANDIDATES}
+                SELECT m.doc, m.doc_key FROM matched m SEMI JOIN found f ON f.doc = m.doc AND f.doc_key = m.doc_key
+                GROUP BY m.doc, m.doc_key
+                HAVING count(*) >= least({MIN_SHARED}, least(any_value(m.mine), any_value(m.theirs)))
+                   AND count(*) >= {CONTAINMENT} * least(any_value(m.mine), any_value(m.theirs))
             ), clusters AS (
                 SELECT DISTINCT a.dup_cluster_id FROM shared s
                 JOIN near_sketches n ON n.doc_key = s.doc_key JOIN articles a ON a.article_id = n.article_id

@@ -18,14 +18,18 @@ from __future__ import annotations
 
 import os
 import threading
+import unicodedata
 from array import array
 
+SKETCH_VERSION = "2"  # change with anything that changes sketches: the stored index is then rebuilt
 GRAM = 14  # characters of the folded stream, two to three words
 MODULUS = 16  # keep one gram in 16: about 180 samples for a 600-word article
 MASK = (1 << 64) - 1
 BASE = 0x100000001B3
 LATIN1 = "aaaaaaaceeeeiiiidnooooo ouuuuyts" "aaaaaaaceeeeiiiidnooooo ouuuuyty"
 PARALLEL_MIN_TEXTS = 256
+# Letters with a stroke, which NFKD leaves whole, to their base letter (dotless i like i: to l).
+STROKED = {0x131: 0x6C, 0x142: 0x6C, 0x111: 0x64, 0x127: 0x68, 0x167: 0x74, 0x180: 0x62, 0x1B6: 0x7A}
 
 try:
     from pipeline.dedup import _sketch
@@ -57,7 +61,7 @@ ASCII_FOLD = [_ascii_fold(code) for code in range(128)]
 
 
 def _fold(text: str) -> tuple[list[int], int]:
-    """The folded character stream and the word count."""
+    """The folded character stream and the word count of a text in NFKD (``normalise``)."""
     stream: list[int] = []
     words = 0
     in_word = False
@@ -66,15 +70,17 @@ def _fold(text: str) -> tuple[list[int], int]:
         if code < 0x80:
             is_word = char.isascii() and char.isalnum()
             value = ASCII_FOLD[code]
-        elif code < 0xC0 or 0x2000 <= code <= 0x206F or 0x3000 <= code <= 0x303F:
+        elif code < 0xC0:
             is_word, value = False, 0
-        else:
+        elif code <= 0xFF:
             is_word = True
-            if code <= 0xFF:
-                base = LATIN1[code - 0xC0]
-                value = 0 if base == " " else ord({"c": "e", "i": "l"}.get(base, base))
-            else:
-                value = code
+            base = LATIN1[code - 0xC0]
+            value = 0 if base == " " else ord({"c": "e", "i": "l"}.get(base, base))
+        elif char.isalnum():
+            is_word, value = True, ord(char.lower()[0])
+            value = STROKED.get(value, value)
+        else:  # a combining mark (an accent after NFKD) does not end its word
+            is_word, value = in_word and unicodedata.category(char) == "Mn", 0
         if is_word and not in_word:
             words += 1
         in_word = is_word
@@ -87,11 +93,17 @@ def _fold(text: str) -> tuple[list[int], int]:
     return stream, words
 
 
+def normalise(text: str) -> str:
+    """NFKD, so that precomposed and decomposed accents, ligatures and compatibility forms become
+    base letters and combining marks, which folding drops (ASCII texts are already there)."""
+    return text if text.isascii() else unicodedata.normalize("NFKD", text)
+
+
 Sketch = tuple[bytes, int, int]  # (sorted unique sampled hashes as native uint64, word count, whole-text hash)
 
 
 def sketch_python(text: str, gram: int = GRAM, modulus: int = MODULUS) -> Sketch:
-    stream, words = _fold(text)
+    stream, words = _fold(normalise(text))
     power = pow(BASE, gram - 1, 1 << 64)
     limit = MASK // modulus
     value = whole = 0
@@ -105,13 +117,16 @@ def sketch_python(text: str, gram: int = GRAM, modulus: int = MODULUS) -> Sketch
             kept.add(mix64(value))
     if 0 < len(stream) < gram:
         kept.add(mix64(value))
-    return array("Q", sorted(kept)).tobytes(), words, mix64(whole ^ len(stream))
+    # No letters or digits: no exact key (0), so such texts are never exact copies of each other.
+    exact = (mix64(whole ^ len(stream)) or 1) if stream else 0
+    return array("Q", sorted(kept)).tobytes(), words, exact
 
 
 def sketch_texts(texts: list[str], gram: int = GRAM, modulus: int = MODULUS) -> list[Sketch]:
     """(sketch, word count, whole-text hash) per text; compiled and on two threads when it can."""
     if _sketch is None:
         return [sketch_python(t, gram, modulus) for t in texts]
+    texts = [normalise(t) for t in texts]
     workers = min(os.cpu_count() or 1, 4)
     if workers < 2 or len(texts) < PARALLEL_MIN_TEXTS:
         return _sketch.sketch_many(texts, gram, modulus)

@@ -70,12 +70,16 @@ def _open(path: Path, read_only: bool, retry_seconds: float) -> duckdb.DuckDBPyC
 
 @contextmanager
 def connect(path: str | Path, retry_seconds: float = 60.0):
-    """Read-write connection with the schema migrated."""
+    """Read-write connection with the schema migrated and the near-duplicate index current
+    (rebuilt from the stored articles when it is not: ``reindex.py``)."""
+    from pipeline.store.reindex import ensure_near_index
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = _open(path, False, retry_seconds)
     try:
         migrate(con)
+        ensure_near_index(con)
         yield con
     finally:
         con.close()

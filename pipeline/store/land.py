@@ -10,6 +10,8 @@ import pyarrow as pa
 
 from pipeline import staging
 from pipeline.dedup.canonical import Member, choose_canonical
+from pipeline.dedup.cluster import Assignment, Doc
+from pipeline.dedup.cluster import cluster as near_cluster
 from pipeline.dedup.history import doc_key, key_table
 from pipeline.settings import Settings
 from pipeline.store.db import connect
@@ -20,21 +22,35 @@ ARTICLE_COLUMNS = (
 )
 
 
-def _elect(batch: list[dict], members: list[dict], dropped: set[str]) -> tuple[dict[str, tuple[str, bool]], dict[str, str]]:
-    """Canonical copy (the dedup stage's cluster leader) and story id per article, batch and stored."""
+def _member(row: dict) -> Member:
+    return Member(row["article_id"], row["published_at"], row["word_count"], row["domain"] or "", row["wire_agency"])
+
+
+def _elect(batch: list[dict], members: list[dict], dropped: set[str]):
+    """Canonical copy (the dedup stage's cluster leader) and story id per article, batch and stored,
+    and the links measured again for the copies of a cluster whose leader was quarantined."""
     stories: dict[str, list[str]] = defaultdict(list)
     groups: dict[str, list[dict]] = defaultdict(list)
     for row in batch + members:
         stories[row["story_group"]].append(row["article_id"])
         groups[row["dup_group"]].append(row)
     cluster: dict[str, tuple[str, bool]] = {}
+    relinked: dict[str, Assignment] = {}
     for leader, rows in groups.items():
-        if leader in dropped:  # the leader was quarantined: the next copy in canonical order leads
-            leader = choose_canonical([Member(r["article_id"], r["published_at"], r["word_count"], r["domain"] or "", r["wire_agency"]) for r in rows]).article_id
+        if leader in dropped:
+            # The leader was quarantined: its copies are clustered again without it, so each is
+            # linked (or not) by its similarity to the copy that now leads, not to the dropped one.
+            sketched = [r for r in rows if r["sketch"] is not None]
+            relinked.update(near_cluster([Doc(r["article_id"], r["sketch"], r["whole_hash"], _member(r)) for r in sketched]))
+            leader = choose_canonical([_member(r) for r in rows]).article_id
+            for r in rows:
+                found = relinked.get(r["article_id"])
+                cluster[r["article_id"]] = (found.canonical, found.canonical == r["article_id"]) if found else (leader, r["article_id"] == leader)
+            continue
         for r in rows:
             cluster[r["article_id"]] = (leader, r["article_id"] == leader)
     story = {a: min(ids) for ids in stories.values() for a in ids}
-    return cluster, story
+    return cluster, story, relinked
 
 
 def land_batch(
@@ -57,8 +73,16 @@ def land_batch(
     quarantined_raw = {q["raw_id"] for q in quarantine}
     deduped = staging.read(articles_url)
     batch = [r for r in deduped if r["raw_id"] not in quarantined_raw]
-    members = staging.read(members_url)
-    cluster, story = _elect(batch, members, {r["article_id"] for r in deduped if r["raw_id"] in quarantined_raw})
+    batch_ids = {r["article_id"] for r in deduped}
+    # The dedup stage never passes a batch article as a stored member; its stored version is replaced.
+    members = [m for m in staging.read(members_url) if m["article_id"] not in batch_ids]
+    cluster, story, relinked = _elect(batch, members, {r["article_id"] for r in deduped if r["raw_id"] in quarantined_raw})
+    for row in batch + members:
+        found = relinked.get(row["article_id"])
+        if found is not None:
+            linked = found.canonical != row["article_id"]
+            row.update(linked_to=found.canonical if linked else None, similarity=found.similarity if linked else None,
+                       method=found.method if linked else None, reclustered=True)
 
     landed_ids = {r["article_id"] for r in batch}
     articles = [
@@ -167,7 +191,7 @@ def _write(con, run_id, input_description, version, now, counts, validation_succ
     )
     con.execute("INSERT OR REPLACE INTO near_sketches SELECT article_id, doc_key, whole_hash, sketch FROM batch_sketches")
     con.execute("DELETE FROM near_keys WHERE doc_key IN (SELECT doc_key FROM batch_reindexed)")
-    con.execute("INSERT INTO near_keys SELECT key, doc_key FROM batch_keys")
+    con.execute("INSERT INTO near_keys SELECT key, doc_key, size FROM batch_keys")
     con.execute("DELETE FROM story_terms WHERE article_id IN (SELECT article_id FROM batch_articles)")
     con.execute("INSERT INTO story_terms SELECT term, article_id FROM batch_terms")
     con.execute(

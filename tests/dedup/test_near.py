@@ -4,6 +4,7 @@ and the clusters do not depend on input order."""
 from __future__ import annotations
 
 import random
+import unicodedata
 from datetime import UTC, datetime
 
 import pytest
@@ -12,7 +13,7 @@ from pipeline.benchmarks.dedup_quality import scores
 from pipeline.benchmarks.wire_corpus import generate
 from pipeline.dedup import cluster as clustering
 from pipeline.dedup import sketch
-from pipeline.dedup.canonical import Member, choose_canonical
+from pipeline.dedup.canonical import Member, choose_canonical, is_agency_site
 from pipeline.dedup.records import InputError, dedup_records
 from pipeline.dedup.story import candidate_pairs, same_story, story_terms
 from tests.dedup.factory import edited_copies, story, text
@@ -98,7 +99,7 @@ def test_canonical_policy():
     late = datetime(2026, 11, 3, 12, tzinfo=UTC)
     members = [Member("b", late, 900, "paper.example", "AP"), Member("a", early, 500, "paper.example", "AP"), Member("c", None, 1000)]
     assert choose_canonical(members).article_id == "a"
-    members.append(Member("z", late, 400, "apnews.example", "AP"))
+    members.append(Member("z", late, 400, "apnews.com", "AP"))
     assert choose_canonical(members).article_id == "z"  # the agency's own copy
 
 
@@ -124,3 +125,64 @@ def test_story_candidates_are_every_pair_sharing_enough_terms():
     ids = sorted(terms)
     every = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :] if len(set(terms[a]) & set(terms[b])) >= 5]
     assert every and candidate_pairs(terms, 5) == every
+
+
+@pytest.mark.parametrize("host", ["apnews.com", "www.apnews.com", "APNEWS.COM.", "ap.org", "www.reuters.com", "afp.com", "english.news.cn", "en.yna.co.kr", "kyodonews.net"])
+def test_agency_sites_are_their_own_domains_and_subdomains(host):
+    assert is_agency_site(host)
+
+
+@pytest.mark.parametrize("host", ["snapnews.com", "cheap.org", "mapnews.net", "reuters.fakenews.example", "apnews.com.evil.example", "notreuters.com", "safp.com", "defe.com", ""])
+def test_hosts_that_only_contain_an_agency_name_are_not_agency_sites(host):
+    assert not is_agency_site(host)
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("Le président a été élu à Genève après une réunion très animée", None),  # NFC against NFD
+    ("ПРАВИТЕЛЬСТВО ОБЪЯВИЛО О НОВЫХ МЕРАХ ПОДДЕРЖКИ ЭКОНОМИКИ", "правительство объявило о новых мерах поддержки экономики"),
+    ("Władze Łodzi zapowiedziały budowę nowego mostu na rzece", "Wladze Lodzi zapowiedzialy budowe nowego mostu na rzece"),
+    ("Ἡ βουλὴ ψήφισε τὸν νέο νόμο", "Η ΒΟΥΛΗ ΨΗΦΙΣΕ ΤΟΝ ΝΕΟ ΝΟΜΟ"),
+    ("ﬁnal ｆｕｌｌｗｉｄｔｈ", "final fullwidth"),
+])
+def test_folding_matches_case_and_accents_in_every_script(one, other):
+    if other is None:
+        one, other = unicodedata.normalize("NFC", one), unicodedata.normalize("NFD", one)
+    compiled = sketch.sketch_texts([one, other])
+    assert compiled[0][2] == compiled[1][2] and compiled[0][0] == compiled[1][0] and compiled[0][1] == compiled[1][1]
+    assert compiled == [sketch.sketch_python(one), sketch.sketch_python(other)]
+
+
+def test_texts_without_letters_or_digits_are_not_exact_copies_of_each_other():
+    rows = dedup_records([{"id": "a", "text": ""}, {"id": "b", "text": "!!!"}, {"id": "c", "text": "   "}, {"id": "d", "text": "— … «»"}])
+    assert [r["cluster_id"] for r in rows] == ["a", "b", "c", "d"]
+
+
+def test_compiled_folding_agrees_with_unicodedata_on_every_code_point():
+    if sketch._sketch is None:
+        pytest.skip("the compiled module is not built")
+    # Each code point between two letters: a combining mark or a letter keeps one word, anything else splits it.
+    chars = [chr(c) for c in range(0x100, 0x30000) if not 0xD800 <= c < 0xE000 and unicodedata.normalize("NFKD", chr(c)) == chr(c)]
+    for start in range(0, len(chars), 4096):
+        chunk = chars[start : start + 4096]
+        texts = ["a" + c + "b" for c in chunk]
+        assert sketch._sketch.sketch_many(texts, sketch.GRAM, sketch.MODULUS) == [sketch.sketch_python(t) for t in texts]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_digest_quoting_several_stories_does_not_merge_them(seed):
+    """A morning briefing (published first) quotes the opening paragraphs of three unrelated
+    stories: it may take one of them, never all three."""
+    writeups = [story(100 * k + seed)[1][0] for k in (1, 2, 3)]
+    digest = "Morning briefing\n" + "\n".join(line for headline, paragraphs in writeups for line in (headline, *paragraphs[:4]))
+    records = [{"id": name, "text": text(headline, paragraphs), "published_at": f"2026-03-01T08:{10 * k}0:00+00:00"}
+               for k, (name, (headline, paragraphs)) in enumerate(zip("ABC", writeups))]
+    records.append({"id": "digest", "text": digest, "published_at": "2026-03-01T07:00:00+00:00"})
+    clusters = {r["id"]: r["cluster_id"] for r in dedup_records(records)}
+    assert len({clusters[name] for name in "ABC"}) == 3
+
+
+def test_partial_copies_of_one_original_still_join_it():
+    original, copies = edited_copies(12)
+    records = [{"id": "original", "text": original, "published_at": "2026-03-01T08:00:00+00:00"}]
+    records += [{"id": kind, "text": copies[kind], "published_at": "2026-03-01T09:00:00+00:00"} for kind in ("cut_to_two_paragraphs", "tail_trimmed", "lightly_edited", "all_at_once")]
+    assert {r["cluster_id"] for r in dedup_records(records)} == {"original"}
