@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import email.utils
+import re
 import socket
 import time
 import zlib
@@ -133,11 +134,11 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if re.fullmatch(r"[0-9]{1,9}", value):  # ASCII digits only: "²".isdigit() is true
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -219,11 +220,14 @@ class PoliteClient:
                 response.close()
                 if not location:
                     raise FetchError("redirect_without_location", f"{response.status_code} from {current} has no Location")
-                target = urljoin(current, location)
-                refusal = scheme_refusal(target)
-                if refusal:
-                    raise refusal
                 try:
+                    target = urljoin(current, location)
+                    refusal = scheme_refusal(target)
+                    if refusal and refusal.reason == "invalid_url":
+                        raise ValueError(refusal.detail)
+                    if refusal:
+                        raise refusal
+                    _ = urlsplit(target).port  # an out-of-range port raises here, not deep inside requests
                     target_key = canonical_url(target)
                 except ValueError:
                     raise FetchError("invalid_redirect", f"{current} redirects to {location[:200]!r}") from None
@@ -260,6 +264,9 @@ class PoliteClient:
                     self.gate.done(host, self.config.backoff * 2**attempt)
                     continue
                 raise FetchError("connection_error", f"{url}: {exc}"[:500]) from exc
+            except (requests.exceptions.RequestException, ValueError) as exc:  # InvalidURL, bad port, bad IPv6 literal...
+                self.gate.done(host)
+                raise FetchError("invalid_url", f"{url}: {exc}"[:500]) from exc
             if response.status_code not in RETRY_STATUSES:
                 self.gate.done(host)
                 return response, attempt + 1

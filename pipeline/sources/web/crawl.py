@@ -85,13 +85,16 @@ class Crawler:
         """Body of a feed, sitemap, homepage or robots.txt: from the store when fresh or 304, else
         fetched and kept. Failures are recorded and re-raised."""
         prior = self.store.state(url)
-        if prior and prior["raw_id"] and prior["status"] in ("fetched", "not_modified") and prior["age"] < fresh_for:
+        kept = self._body_kept(prior)
+        if kept and prior["status"] in ("fetched", "not_modified") and prior["age"] < fresh_for:
             return self.raw.get(prior["raw_id"])
         if prior and kind == "robots" and prior["status"] == "failed" and prior["http_status"] and 400 <= prior["http_status"] < 500 and prior["age"] < fresh_for:
             raise FetchError("not_found", f"{url}: HTTP {prior['http_status']} (cached)", prior["http_status"])
-        etag, modified = (prior["etag"], prior["last_modified"]) if prior and prior["raw_id"] else (None, None)
+        etag, modified = (prior["etag"], prior["last_modified"]) if kept else (None, None)
         try:
             response = self.client.fetch(url, etag=etag, last_modified=modified, content_types=content_types, max_bytes=max_bytes, check_robots=check_robots)
+            if response.not_modified and not kept:
+                raise unexpected_not_modified(url)
         except FetchError as exc:
             # A missing robots.txt means "no rules": remembered, but not a quarantine row.
             missing_robots = kind == "robots" and exc.http_status is not None and 400 <= exc.http_status < 500
@@ -104,6 +107,17 @@ class Crawler:
         raw_id, path = self.raw.put(response.body)
         self.store.record(url, kind=kind, run_id=self.run_id, status="fetched", requests=response.requests, response=response, raw_id=raw_id, raw_path=str(path))
         return response.body
+
+    def _body_kept(self, prior: dict | None) -> bool:
+        """Whether the last body of a URL is still in the raw store (validators are only worth
+        sending when a 304 can be answered from it)."""
+        return bool(prior and prior["raw_id"] and self.raw.object_path(prior["raw_id"]).exists())
+
+    def _source_failed(self, url: str, kind: str, exc: Exception) -> None:
+        """Quarantine a feed, sitemap or homepage that was fetched but gave nothing usable."""
+        error = exc if isinstance(exc, FetchError) else internal_error(exc)
+        log.warning("%s %s: %s", kind, url, error)
+        self.store.record(url, kind=kind, run_id=self.run_id, status="failed", requests=0, error=error)
 
     def _load_robots(self, robots_url: str) -> str | None:
         body = self.fetch_resource(robots_url, "robots", ROBOTS_TYPES, fresh_for=self.settings.fetch_robots_ttl_seconds, max_bytes=ROBOTS_MAX_BYTES, check_robots=False)
@@ -121,7 +135,10 @@ class Crawler:
                 return links
             url = canonical_url(source.location)
             if source.kind == "feed":
-                return parse_feed(self.fetch_resource(url, "feed", FEED_TYPES), url)
+                links = parse_feed(self.fetch_resource(url, "feed", FEED_TYPES), url)
+                if not links:
+                    self._source_failed(url, "feed", FetchError("no_links_found", f"{url}: the feed names no article links"))
+                return links
             if source.kind == "sitemap":
                 return self._sitemap_pages(url)
             if source.kind == "homepage":
@@ -134,6 +151,10 @@ class Crawler:
             error = FetchError("invalid_source", f"{source.kind} {source.location}: {exc}"[:500])
             self.store.record(source.location, kind=source.kind, run_id=self.run_id, status="failed", requests=0, error=error)
             return []
+        except Exception as exc:  # a bug or a case nobody foresaw: quarantined, the run goes on
+            log.exception("source %s %s", source.kind, source.location)
+            self.store.record(source.location, kind=source.kind, run_id=self.run_id, status="failed", requests=0, error=internal_error(exc))
+            return []
         raise ValueError(f"unknown source kind {source.kind!r}")
 
     def _sitemap_pages(self, url: str) -> list[Link]:
@@ -141,10 +162,20 @@ class Crawler:
         while queue and len(seen) <= MAX_SITEMAP_FILES:
             current = queue.popleft()
             try:
-                content = parse_sitemap(self.fetch_resource(current, "sitemap", SITEMAP_TYPES), current, self.settings.fetch_max_bytes)
-            except FetchError as exc:
+                body = self.fetch_resource(current, "sitemap", SITEMAP_TYPES)
+            except FetchError as exc:  # recorded by fetch_resource
                 log.warning("sitemap %s: %s", current, exc)
                 continue
+            except Exception as exc:
+                self._source_failed(current, "sitemap", exc)
+                continue
+            try:
+                content = parse_sitemap(body, current, self.settings.fetch_max_bytes)
+            except Exception as exc:  # invalid_gzip, oversize_body, or unforeseen
+                self._source_failed(current, "sitemap", exc)
+                continue
+            if not content.pages and not content.sitemaps:
+                self._source_failed(current, "sitemap", FetchError("no_links_found", f"{current}: the sitemap names no pages"))
             pages.extend(content.pages)
             for child in content.sitemaps:
                 if child not in seen:
@@ -160,6 +191,8 @@ class Crawler:
                 links.extend(parse_feed(self.fetch_resource(feed, "feed", FEED_TYPES), feed))
             except FetchError as exc:
                 log.warning("feed %s: %s", feed, exc)
+            except Exception as exc:
+                self._source_failed(feed, "feed", exc)
         if not links:
             try:
                 robots_sitemaps = self.robots.rules(url).sitemaps()
@@ -175,13 +208,26 @@ class Crawler:
     # ------------------------------------------------------------------ pages
 
     def fetch_page(self, batch_id: str, url: str, prior: dict | None) -> str:
-        """Fetch one frontier URL (``prior``: its stored state) and settle it; returns the outcome."""
-        if prior and prior["status"] in ("fetched", "not_modified") and prior["age"] < self.settings.fetch_revisit_seconds:
+        """Fetch one frontier URL (``prior``: its stored state) and settle it; returns the outcome.
+        Whatever goes wrong settles the URL with a quarantine row: one bad page never stops a run,
+        and a resumed batch never meets the same page again."""
+        try:
+            return self._fetch_page(batch_id, url, prior)
+        except Exception as exc:
+            log.exception("page %s", url)
+            self.store.record(url, kind="page", run_id=self.run_id, status="failed", requests=1, batch_id=batch_id, outcome="quarantined", error=internal_error(exc))
+            return "quarantined"
+
+    def _fetch_page(self, batch_id: str, url: str, prior: dict | None) -> str:
+        kept = self._body_kept(prior)
+        if kept and prior["status"] in ("fetched", "not_modified") and prior["age"] < self.settings.fetch_revisit_seconds:
             self.store.finish(batch_id, url, "fresh", prior["raw_id"])
             return "fresh"
-        etag, modified = (prior["etag"], prior["last_modified"]) if prior and prior["raw_id"] else (None, None)
+        etag, modified = (prior["etag"], prior["last_modified"]) if kept else (None, None)
         try:
             response: FetchResponse = self.client.fetch(url, etag=etag, last_modified=modified)
+            if response.not_modified and not kept:
+                raise unexpected_not_modified(url)
         except FetchError as exc:
             self.store.record(url, kind="page", run_id=self.run_id, status=failure_status(exc), requests=1, batch_id=batch_id, outcome="quarantined", error=exc)
             return "quarantined"
@@ -231,6 +277,16 @@ class Crawler:
             "batch_id": batch_id, "manifest": str(manifest), "documents": len(entries), "resumed": resumed,
             "outcomes": self.store.outcomes(batch_id), "deferred": deferred, "requests": self.requests,
         }
+
+
+def internal_error(exc: BaseException) -> FetchError:
+    return FetchError("internal_error", f"{type(exc).__name__}: {exc}"[:2000])
+
+
+def unexpected_not_modified(url: str) -> FetchError:
+    # A 304 to a request without validators (or whose stored body is gone) has nothing to reuse;
+    # the state keeps no validators, so the next run asks unconditionally.
+    return FetchError("unexpected_not_modified", f"{url}: HTTP 304 without a stored body to reuse", 304)
 
 
 def failure_status(exc: FetchError) -> str:

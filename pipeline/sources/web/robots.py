@@ -62,6 +62,8 @@ class RobotsCache:
             if exc.http_status is not None and 400 <= exc.http_status < 500:
                 return HostRules(None)
             return HostRules(None, unavailable=f"{exc.reason}: {exc.detail}")
+        except Exception as exc:  # settled as unavailable for this run instead of failing every page of the host
+            return HostRules(None, unavailable=f"internal_error: {type(exc).__name__}: {exc}")
         if text is None:
             return HostRules(None)
         parser = RobotFileParser()
