@@ -57,7 +57,7 @@ def address_refusal(address: str, allow_loopback: bool = False) -> str | None:
         return "multicast_address"
     if ip.is_reserved:
         return "reserved_address"
-    if ip.is_private:
+    if ip.is_private or (ip.version == 6 and ip.is_site_local):  # fec0::/10 counts as global in Python
         return "private_address"
     if not ip.is_global:  # shared address space (100.64/10), benchmarking, documentation, ...
         return "non_global_address"
