@@ -221,3 +221,14 @@ def test_time_budget_stops_the_run_and_defers_the_rest(server, fetch_settings):
     summary = run_fetch(replace(fetch_settings, fetch_time_budget_seconds=0.0), "run-1", [Source("feed", feed)])
     assert summary["outcomes"] == {"deferred": 3} and summary["documents"] == 0
     assert not any(p.startswith("/news/") for p in paths(server))
+
+
+def test_pages_told_apart_by_a_parameter_are_each_fetched_as_requested(server, fetch_settings, tmp_path):
+    serve_site(server, 0)
+    for cid in (101, 102, 103):
+        server.expect_request("/story.php", query_string=f"cid={cid}&print=").respond_with_data(f"<p>story {cid}</p>", content_type="text/html")
+    urls = tmp_path / "urls.txt"
+    urls.write_text("".join(server.url_for(f"/story.php?cid={cid}&print=&utm_source=x") + "\n" for cid in (101, 102, 103)))
+    summary = run_fetch(fetch_settings, "run-1", [Source("urls", str(urls))])
+    assert summary["outcomes"] == {"fetched": 3}
+    assert [r[0].query_string for r in server.log if r[0].path == "/story.php"] == [f"cid={cid}&print=".encode() for cid in (101, 102, 103)]
