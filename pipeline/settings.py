@@ -36,6 +36,7 @@ class Settings:
     fetch_connect_timeout: float = 10.0
     fetch_read_timeout: float = 20.0
     fetch_body_deadline: float = 60.0  # whole body, against servers that drip bytes
+    fetch_url_deadline: float = 60.0  # everything for one URL: hops, retries and their waits, connect, headers, body
     fetch_retries: int = 3  # on 429 and 5xx
     fetch_backoff_seconds: float = 1.0  # first retry wait, doubling; Retry-After wins
     fetch_max_retry_after: float = 120.0  # a longer Retry-After gives up instead of waiting

@@ -78,6 +78,11 @@ class Crawler:
         self.robots = RobotsCache(config.user_agent, self._load_robots, self.client.gate.set_delay, settings.fetch_max_crawl_delay)
         self.client.robots = self.robots
         self.requests = 0
+        self.budget_ends = float("inf")  # time.monotonic() when the run must stop; set by run()
+        self.sources_skipped = 0
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() >= self.budget_ends
 
     # ------------------------------------------------------------------ resources with conditional GET
 
@@ -92,7 +97,8 @@ class Crawler:
             raise FetchError("not_found", f"{url}: HTTP {prior['http_status']} (cached)", prior["http_status"])
         etag, modified = (prior["etag"], prior["last_modified"]) if kept else (None, None)
         try:
-            response = self.client.fetch(url, etag=etag, last_modified=modified, content_types=content_types, max_bytes=max_bytes, check_robots=check_robots)
+            response = self.client.fetch(url, etag=etag, last_modified=modified, content_types=content_types, max_bytes=max_bytes, check_robots=check_robots,
+                                         deadline=self.budget_ends)
             if response.not_modified and not kept:
                 raise unexpected_not_modified(url)
         except FetchError as exc:
@@ -160,6 +166,9 @@ class Crawler:
     def _sitemap_pages(self, url: str) -> list[Link]:
         queue, seen, pages = deque([url]), {url}, []
         while queue and len(seen) <= MAX_SITEMAP_FILES:
+            if self.out_of_time():
+                log.warning("sitemap %s: the run's time budget ran out; %d sitemap files not read", url, len(queue))
+                break
             current = queue.popleft()
             try:
                 body = self.fetch_resource(current, "sitemap", SITEMAP_TYPES)
@@ -225,7 +234,7 @@ class Crawler:
             return "fresh"
         etag, modified = (prior["etag"], prior["last_modified"]) if kept else (None, None)
         try:
-            response: FetchResponse = self.client.fetch(url, etag=etag, last_modified=modified)
+            response: FetchResponse = self.client.fetch(url, etag=etag, last_modified=modified, deadline=self.budget_ends)
             if response.not_modified and not kept:
                 raise unexpected_not_modified(url)
         except FetchError as exc:
@@ -245,9 +254,15 @@ class Crawler:
         signature = sources_signature(sources)
         batch_id, status = self.store.open_batch(signature, json.dumps([asdict(s) for s in sources]), new_batch_id(self.run_id, signature))
         resumed = status != "discovering"
+        # The budget covers discovery too: a huge sitemap index or slow feeds cannot overrun it.
+        self.budget_ends = time.monotonic() + self.settings.fetch_time_budget_seconds
         if status == "discovering":
             self.store.carry_over(batch_id, signature)
             for source in sources:
+                if self.out_of_time():
+                    self.sources_skipped += 1
+                    log.warning("source %s %s: not read, the run's time budget ran out", source.kind, source.location)
+                    continue
                 links = self.discover(source)
                 self.store.enqueue(batch_id, [(link.url, source.location, link.declared) for link in links])
             self.store.set_batch_status(batch_id, "fetching")
@@ -258,8 +273,7 @@ class Crawler:
         if on_total is not None:
             on_total(sum(len(q) for q in by_host.values()))
         known = self.store.states([url for queue in by_host.values() for url in queue])
-        budget_ends = time.monotonic() + self.settings.fetch_time_budget_seconds
-        while by_host and time.monotonic() < budget_ends:
+        while by_host and not self.out_of_time():
             # The host that is free soonest goes next: one slow or rate-limited host never holds up the others.
             host = min(by_host, key=self.client.gate.ready_at)
             url = by_host[host].popleft()
@@ -276,6 +290,7 @@ class Crawler:
         return {
             "batch_id": batch_id, "manifest": str(manifest), "documents": len(entries), "resumed": resumed,
             "outcomes": self.store.outcomes(batch_id), "deferred": deferred, "requests": self.requests,
+            "sources_skipped": self.sources_skipped,
         }
 
 

@@ -216,11 +216,28 @@ def test_pages_beyond_the_per_run_cap_are_carried_over_to_the_next_run(server, f
     assert sorted(paths(server)) == sorted(["/robots.txt"] + [f"/news/{n}" for n in range(4)])
 
 
-def test_time_budget_stops_the_run_and_defers_the_rest(server, fetch_settings):
+def test_time_budget_stops_the_run_and_defers_the_rest(server, fetch_settings, monkeypatch):
+    from pipeline.sources.web.crawl import Crawler
+
     feed = serve_site(server, 3)
-    summary = run_fetch(replace(fetch_settings, fetch_time_budget_seconds=0.0), "run-1", [Source("feed", feed)])
+    discover = Crawler.discover
+
+    def discover_then_run_out(self, source):
+        links = discover(self, source)
+        self.budget_ends = 0.0  # the budget is spent by the time discovery ends
+        return links
+
+    monkeypatch.setattr(Crawler, "discover", discover_then_run_out)
+    summary = run_fetch(fetch_settings, "run-1", [Source("feed", feed)])
     assert summary["outcomes"] == {"deferred": 3} and summary["documents"] == 0
     assert not any(p.startswith("/news/") for p in paths(server))
+
+
+def test_time_budget_covers_discovery(server, fetch_settings):
+    feed = serve_site(server, 3)
+    summary = run_fetch(replace(fetch_settings, fetch_time_budget_seconds=0.0), "run-1", [Source("feed", feed), Source("sitemap", feed)])
+    assert summary["sources_skipped"] == 2 and summary["outcomes"] == {}
+    assert paths(server) == []
 
 
 def test_pages_told_apart_by_a_parameter_are_each_fetched_as_requested(server, fetch_settings, tmp_path):
