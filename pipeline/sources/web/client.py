@@ -217,18 +217,23 @@ class PoliteClient:
         ends = time.monotonic() + self.config.url_deadline
         ends = min(ends, deadline) if deadline is not None else ends
         outer, self._deadline = self._deadline, min(self._deadline, ends)  # robots.txt is fetched inside a page's fetch
-        watchdog = threading.Timer(max(0.0, self._deadline - time.monotonic()), self._abort)
+        fired = threading.Event()
+        watchdog = threading.Timer(max(0.0, self._deadline - time.monotonic()), lambda: (fired.set(), self._abort()))
         watchdog.daemon = True
         watchdog.start()
+        timeout = FetchError("fetch_timeout", f"{url}: not done within the URL deadline ({self.config.url_deadline:.0f}s) or the run's time budget")
         try:
-            return self._fetch(url, etag, last_modified, content_types, max_bytes, check_robots)
+            response = self._fetch(url, etag, last_modified, content_types, max_bytes, check_robots)
         except Exception as exc:
-            if time.monotonic() >= self._deadline and not (isinstance(exc, FetchError) and exc.reason == "fetch_timeout"):
-                raise FetchError("fetch_timeout", f"{url}: not done within the URL deadline ({self.config.url_deadline:.0f}s) or the run's time budget") from exc
+            if (fired.is_set() or time.monotonic() >= self._deadline) and not (isinstance(exc, FetchError) and exc.reason == "fetch_timeout"):
+                raise timeout from exc
             raise
         finally:
             watchdog.cancel()
             self._deadline = outer
+        if fired.is_set():  # a shut-down socket can look like the end of the headers or of the body
+            raise timeout
+        return response
 
     def _abort(self) -> None:
         """The deadline passed: shut the sockets down, which ends any blocked read at once."""
