@@ -47,6 +47,7 @@ class Settings:
     fetch_content_types: str = "text/html,application/xhtml+xml,text/plain"
     fetch_revisit_seconds: float = 86_400.0  # a page checked more recently is not requested again
     fetch_robots_ttl_seconds: float = 86_400.0
+    fetch_max_links_per_source: int = 5_000  # enqueued per feed/sitemap/list per run; the most recently dated first
     fetch_max_pages: int = 5_000  # per run; the rest is carried over to the next run
     fetch_time_budget_seconds: float = 600.0  # per run (the DAG runs every 15 min); the rest is carried over
     fetch_allow_loopback: bool = False  # test-only: lets 127.0.0.1 through the address policy

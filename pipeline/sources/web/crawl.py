@@ -80,6 +80,7 @@ class Crawler:
         self.requests = 0
         self.budget_ends = float("inf")  # time.monotonic() when the run must stop; set by run()
         self.sources_skipped = 0
+        self.links_dropped = 0  # over the per-source cap
 
     def out_of_time(self) -> bool:
         return time.monotonic() >= self.budget_ends
@@ -214,6 +215,18 @@ class Crawler:
                               error=FetchError("no_feed_found", f"{url} links no feed, and robots.txt names no sitemap"))
         return links
 
+    def limit_links(self, source: Source, links: list[Link]) -> list[Link]:
+        """At most fetch_max_links_per_source links of one source, the most recently dated kept
+        (a news sitemap lists years of archive; the new pages are what a poll is for), in source order."""
+        cap = self.settings.fetch_max_links_per_source
+        if len(links) <= cap:
+            return links
+        by_date = sorted(range(len(links)), key=lambda i: _timestamp(links[i].declared.get("published_at")), reverse=True)
+        keep = sorted(by_date[:cap])
+        self.links_dropped += len(links) - cap
+        log.warning("source %s %s: %d links, the %d most recent enqueued", source.kind, source.location, len(links), cap)
+        return [links[i] for i in keep]
+
     # ------------------------------------------------------------------ pages
 
     def fetch_page(self, batch_id: str, url: str, prior: dict | None) -> str:
@@ -263,7 +276,7 @@ class Crawler:
                     self.sources_skipped += 1
                     log.warning("source %s %s: not read, the run's time budget ran out", source.kind, source.location)
                     continue
-                links = self.discover(source)
+                links = self.limit_links(source, self.discover(source))
                 self.store.enqueue(batch_id, [(link.url, source.location, link.declared) for link in links])
             self.store.set_batch_status(batch_id, "fetching")
         pending = self.store.pending(batch_id)
@@ -290,8 +303,15 @@ class Crawler:
         return {
             "batch_id": batch_id, "manifest": str(manifest), "documents": len(entries), "resumed": resumed,
             "outcomes": self.store.outcomes(batch_id), "deferred": deferred, "requests": self.requests,
-            "sources_skipped": self.sources_skipped,
+            "sources_skipped": self.sources_skipped, "links_dropped": self.links_dropped,
         }
+
+
+def _timestamp(iso: str | None) -> float:
+    try:
+        return datetime.fromisoformat(iso).timestamp() if iso else float("-inf")
+    except ValueError:
+        return float("-inf")
 
 
 def internal_error(exc: BaseException) -> FetchError:
