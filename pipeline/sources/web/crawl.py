@@ -267,6 +267,7 @@ class Crawler:
         signature = sources_signature(sources)
         batch_id, status = self.store.open_batch(signature, json.dumps([asdict(s) for s in sources]), new_batch_id(self.run_id, signature))
         resumed = status != "discovering"
+        absorbed = self.store.absorb_stale_batches(batch_id)
         # The budget covers discovery too: a huge sitemap index or slow feeds cannot overrun it.
         self.budget_ends = time.monotonic() + self.settings.fetch_time_budget_seconds
         if status == "discovering":
@@ -304,6 +305,7 @@ class Crawler:
             "batch_id": batch_id, "manifest": str(manifest), "documents": len(entries), "resumed": resumed,
             "outcomes": self.store.outcomes(batch_id), "deferred": deferred, "requests": self.requests,
             "sources_skipped": self.sources_skipped, "links_dropped": self.links_dropped,
+            "absorbed": absorbed,
         }
 
 

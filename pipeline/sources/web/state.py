@@ -107,6 +107,43 @@ class FetchStore:
             ).fetchall()
         return len(rows)
 
+    def absorb_stale_batches(self, batch_id: str) -> int:
+        """Close every other unfinished batch (left by a killed fetch whose source list has changed
+        since) and move the pages it fetched into ``batch_id``, so they reach its manifest instead of
+        no manifest at all; its pending URLs are deferred. Returns how many pages moved."""
+        with self._connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                stale = [r[0] for r in con.execute(
+                    "SELECT batch_id FROM fetch_batches WHERE status <> 'closed' AND batch_id <> ?", [batch_id]
+                ).fetchall()]
+                moved = []
+                if stale:
+                    marks = ", ".join("?" for _ in stale)
+                    start = con.execute("SELECT coalesce(max(position), -1) + 1 FROM fetch_frontier WHERE batch_id = ?", [batch_id]).fetchall()[0][0]
+                    moved = con.execute(
+                        f"""
+                        INSERT INTO fetch_frontier (batch_id, url, position, source, declared, outcome, reason, raw_id, done_at)
+                        SELECT ?, url, ? + row_number() OVER (ORDER BY min(position)) - 1, any_value(source), any_value(declared),
+                               'fetched', NULL, arg_max(raw_id, done_at), max(done_at)
+                        FROM fetch_frontier WHERE batch_id IN ({marks}) AND outcome = 'fetched'
+                        GROUP BY url
+                        ON CONFLICT DO UPDATE SET outcome = 'fetched', reason = NULL, raw_id = excluded.raw_id, done_at = excluded.done_at
+                        WHERE fetch_frontier.outcome IS NULL OR fetch_frontier.outcome IN ('unchanged', 'not_modified', 'fresh')
+                        RETURNING url
+                        """,
+                        [batch_id, start, *stale],
+                    ).fetchall()
+                    con.execute(f"UPDATE fetch_frontier SET outcome = 'deferred', done_at = ? WHERE batch_id IN ({marks}) AND outcome IS NULL", [_now(), *stale])
+                    con.execute(
+                        f"UPDATE fetch_batches SET status = 'closed', finished_at = ?, documents = 0 WHERE batch_id IN ({marks})", [_now(), *stale]
+                    )
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+        return len(moved)
+
     def set_batch_status(self, batch_id: str, status: str) -> None:
         with self._connect() as con:
             con.execute("UPDATE fetch_batches SET status = ? WHERE batch_id = ?", [status, batch_id])
