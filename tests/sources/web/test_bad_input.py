@@ -161,3 +161,26 @@ def test_a_missing_raw_object_for_cached_robots_txt_means_an_unconditional_fetch
     assert summary["outcomes"] == {"unchanged": 1}
     assert paths(server) == ["/robots.txt", "/good1"]
     assert all("If-None-Match" not in request.headers for request, _ in server.log)
+
+
+def test_a_gzip_sitemap_expanding_past_the_cap_is_quarantined(server, fetch_settings):
+    server.expect_request("/robots.txt").respond_with_data("", status=404)
+    server.expect_request("/s.xml.gz").respond_with_data(gzip.compress(b" " * 1_000_000), content_type="application/x-gzip")
+    run_fetch(fetch_settings, "run-1", [Source("sitemap", server.url_for("/s.xml.gz"))])
+    assert reasons(fetch_settings) == {server.url_for("/s.xml.gz"): "oversize_body"}
+    assert query(fetch_settings, "SELECT status FROM fetch_state WHERE kind = 'sitemap'") == [("failed",)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "content_type"),
+    [
+        ("feed", "<rss><channel><title>Nothing today</title></channel></rss>", "application/rss+xml"),
+        ("sitemap", '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"></urlset>', "application/xml"),
+    ],
+)
+def test_a_source_without_links_is_quarantined(server, fetch_settings, kind, body, content_type):
+    server.expect_request("/robots.txt").respond_with_data("", status=404)
+    server.expect_request("/source").respond_with_data(body, content_type=content_type)
+    summary = run_fetch(fetch_settings, "run-1", [Source(kind, server.url_for("/source"))])
+    assert summary["documents"] == 0
+    assert reasons(fetch_settings) == {server.url_for("/source"): "no_links_found"}
