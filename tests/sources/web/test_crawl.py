@@ -249,3 +249,18 @@ def test_pages_told_apart_by_a_parameter_are_each_fetched_as_requested(server, f
     summary = run_fetch(fetch_settings, "run-1", [Source("urls", str(urls))])
     assert summary["outcomes"] == {"fetched": 3}
     assert [r[0].query_string for r in server.log if r[0].path == "/story.php"] == [f"cid={cid}&print=".encode() for cid in (101, 102, 103)]
+
+
+def test_fractional_crawl_delay_is_honoured_and_capped():
+    from pipeline.sources.web.robots import RobotsCache
+
+    text = "User-agent: otherbot\nCrawl-delay: 9\n\nUser-agent: newsingest\nUser-agent: thirdbot\nDisallow: /private\nCrawl-delay: 2.5\n\nUser-agent: *\nCrawl-delay: 5.0\n"
+    delays = {}
+    robots = RobotsCache("newsingest/0.1", lambda url: text, lambda host, delay: delays.setdefault(host, delay), max_delay=30.0)
+    assert robots.rules("https://a.example.invalid/x").crawl_delay("newsingest/0.1") == 2.5
+    assert robots.rules("https://a.example.invalid/x").crawl_delay("somebot") == 5.0
+    assert delays == {"https://a.example.invalid": 2.5}
+    capped = RobotsCache("somebot", lambda url: "User-agent: *\nCrawl-delay: 45.5\n", lambda host, delay: delays.__setitem__(host, delay), max_delay=30.0)
+    capped.rules("https://b.example.invalid/")
+    assert delays["https://b.example.invalid"] == 30.0
+    assert not robots.rules("https://a.example.invalid/").allows("newsingest", "https://a.example.invalid/private")
