@@ -237,7 +237,15 @@ class PoliteClient:
 
     def _abort(self) -> None:
         """The deadline passed: shut the sockets down, which ends any blocked read at once."""
-        for connection in list(self._connections):
+        for _ in range(3):  # the fetching thread may add a connection while this copies the set
+            try:
+                connections = list(self._connections)
+                break
+            except RuntimeError:
+                continue
+        else:
+            return
+        for connection in connections:
             sock = getattr(connection, "sock", None)
             if sock is not None:
                 try:
