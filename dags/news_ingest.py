@@ -2,7 +2,7 @@
 
 Runs on demand with the param ``input`` (a file, a directory or a fetch manifest), and whenever
 news_fetch updates the raw-store Asset: such a run ingests the manifests named in the triggering
-asset events.
+asset events, and is skipped when they name none (an event created by hand in the UI or API).
 
 Thin wiring over ``pipeline.stages``: each task body is a call into the library. Data moves
 between tasks as Parquet files in a run-scoped staging area; XCom carries paths and counts.
@@ -47,7 +47,12 @@ def news_ingest():
         from pipeline.sources.web.rawstore import inputs_for_run
         from pipeline.stages import stage_load
 
-        return stage_load(inputs_for_run(triggering_asset_events, params["input"]), run_id, _settings())
+        inputs = inputs_for_run(triggering_asset_events, params["input"])
+        if not inputs:  # asset events without a manifest (made by hand): nothing to ingest, and never the sample corpus
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            raise AirflowSkipException("the triggering asset events name no fetch manifest")
+        return stage_load(inputs, run_id, _settings())
 
     @task
     def shards(loaded: dict) -> list[dict]:

@@ -36,6 +36,7 @@ class Settings:
     fetch_connect_timeout: float = 10.0
     fetch_read_timeout: float = 20.0
     fetch_body_deadline: float = 60.0  # whole body, against servers that drip bytes
+    fetch_url_deadline: float = 60.0  # everything for one URL: hops, retries and their waits, connect, headers, body
     fetch_retries: int = 3  # on 429 and 5xx
     fetch_backoff_seconds: float = 1.0  # first retry wait, doubling; Retry-After wins
     fetch_max_retry_after: float = 120.0  # a longer Retry-After gives up instead of waiting
@@ -46,6 +47,7 @@ class Settings:
     fetch_content_types: str = "text/html,application/xhtml+xml,text/plain"
     fetch_revisit_seconds: float = 86_400.0  # a page checked more recently is not requested again
     fetch_robots_ttl_seconds: float = 86_400.0
+    fetch_max_links_per_source: int = 5_000  # enqueued per feed/sitemap/list per run; the most recently dated first
     fetch_max_pages: int = 5_000  # per run; the rest is carried over to the next run
     fetch_time_budget_seconds: float = 600.0  # per run (the DAG runs every 15 min); the rest is carried over
     fetch_allow_loopback: bool = False  # test-only: lets 127.0.0.1 through the address policy

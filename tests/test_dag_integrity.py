@@ -81,3 +81,21 @@ def test_dag_file_has_no_heavy_imports_at_parse_time(dag_file):
     top_level = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
     for heavy in ("duckdb", "great_expectations", "trafilatura", "pandas", "pyarrow", "pipeline", "requests"):
         assert not [line for line in top_level if line.split()[1].split(".")[0] == heavy], heavy
+
+
+def test_an_ingest_run_triggered_by_events_without_a_manifest_is_skipped(tmp_path):
+    script = textwrap.dedent(
+        """
+        from types import SimpleNamespace
+        from airflow.dag_processing.dagbag import DagBag
+        from airflow.sdk.exceptions import AirflowSkipException
+        load = DagBag(dag_folder="dags").dags["news_ingest"].get_task("load")
+        try:
+            load.python_callable(params={"input": "/sample-corpus"}, run_id="r1", triggering_asset_events={"raw-store": [SimpleNamespace(extra={})]})
+        except AirflowSkipException as exc:
+            print("skipped:", exc)
+        """
+    )
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.stdout.strip().splitlines()[-1:] == ["skipped: the triggering asset events name no fetch manifest"], result.stderr[-3000:]

@@ -22,9 +22,11 @@ def _codec(label: str | None) -> str | None:
     label = label.strip().strip("\"'").lower()
     label = WEB_ALIASES.get(label, label)
     try:
-        return codecs.lookup(label).name
+        info = codecs.lookup(label)
     except LookupError:
         return None
+    # hex, base64, zlib, rot13... are codecs too, but not text encodings: bytes.decode refuses them
+    return info.name if getattr(info, "_is_text_encoding", True) else None
 
 
 def declared_charset(content_type_header: str | None) -> str | None:

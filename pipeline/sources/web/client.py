@@ -8,7 +8,9 @@
 - One request at a time per host, a delay between requests (robots.txt Crawl-delay when larger),
   retries with exponential backoff on 429 and 5xx that honour Retry-After (a Retry-After longer
   than the limit gives up instead of hanging).
-- Connect and read timeouts plus a deadline for the whole body; a content-type allowlist checked
+- Connect and read timeouts, a deadline for the whole body, and one deadline per URL over all of
+  it (every hop, retry, wait, connect, header and body byte): a watchdog shuts the socket down when
+  it passes, so not even a server dripping header bytes can hold a run. A content-type allowlist checked
   before the body is read; a size cap enforced while streaming and after decompression (the
   decompressor is never allowed to produce more than the cap).
 """
@@ -16,8 +18,11 @@
 from __future__ import annotations
 
 import email.utils
+import re
 import socket
+import threading
 import time
+import weakref
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +51,7 @@ class ClientConfig:
     connect_timeout: float = 10.0
     read_timeout: float = 20.0
     body_deadline: float = 60.0  # seconds for the whole body, against slow drips
+    url_deadline: float = 60.0  # seconds for everything one fetch() does
     retries: int = 3
     backoff: float = 1.0  # first retry wait; doubles
     max_retry_after: float = 120.0
@@ -62,6 +68,7 @@ class ClientConfig:
         return cls(
             user_agent=settings.fetch_user_agent, connect_timeout=settings.fetch_connect_timeout,
             read_timeout=settings.fetch_read_timeout, body_deadline=settings.fetch_body_deadline,
+            url_deadline=settings.fetch_url_deadline,
             retries=settings.fetch_retries, backoff=settings.fetch_backoff_seconds,
             max_retry_after=settings.fetch_max_retry_after, host_delay=settings.fetch_host_delay,
             max_crawl_delay=settings.fetch_max_crawl_delay, max_bytes=settings.fetch_max_bytes,
@@ -91,16 +98,19 @@ class FetchResponse:
         return self.status == 304
 
 
-def _pinned_connection(base: type, allow_loopback: bool, resolver: Resolver) -> type:
+def _pinned_connection(base: type, allow_loopback: bool, resolver: Resolver, on_connect: Callable[[object], None] | None) -> type:
     def _new_conn(self) -> socket.socket:
         # Raises FetchRefused before any packet leaves when an address is not allowed.
         addresses = checked_addresses(self.host, self.port, allow_loopback, resolver)
         last_error: OSError | None = None
         for address in addresses:
             try:
-                return urllib3_connection.create_connection(
+                sock = urllib3_connection.create_connection(
                     (address, self.port), self.timeout, source_address=self.source_address, socket_options=self.socket_options
                 )
+                if on_connect is not None:
+                    on_connect(self)
+                return sock
             except TimeoutError as exc:
                 raise ConnectTimeoutError(self, f"connection to {self.host} ({address}) timed out") from exc
             except OSError as exc:
@@ -113,10 +123,10 @@ def _pinned_connection(base: type, allow_loopback: bool, resolver: Resolver) -> 
 class PinnedAdapter(HTTPAdapter):
     """An adapter whose connections only open to policy-checked addresses."""
 
-    def __init__(self, allow_loopback: bool, resolver: Resolver = system_resolver):
+    def __init__(self, allow_loopback: bool, resolver: Resolver = system_resolver, on_connect: Callable[[object], None] | None = None):
         self._pools = {
-            "http": type("PinnedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": _pinned_connection(HTTPConnection, allow_loopback, resolver)}),
-            "https": type("PinnedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": _pinned_connection(HTTPSConnection, allow_loopback, resolver)}),
+            "http": type("PinnedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": _pinned_connection(HTTPConnection, allow_loopback, resolver, on_connect)}),
+            "https": type("PinnedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": _pinned_connection(HTTPSConnection, allow_loopback, resolver, on_connect)}),
         }
         super().__init__(max_retries=0)
 
@@ -133,11 +143,11 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if re.fullmatch(r"[0-9]{1,9}", value):  # ASCII digits only: "²".isdigit() is true
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -179,8 +189,10 @@ class PoliteClient:
         self.session = requests.Session()
         self.session.trust_env = False  # no proxies or netrc from the environment
         self.session.verify = config.ca_bundle or True
-        self.session.mount("http://", PinnedAdapter(config.allow_loopback, resolver))
-        self.session.mount("https://", PinnedAdapter(config.allow_loopback, resolver))
+        self._connections: weakref.WeakSet = weakref.WeakSet()  # for the deadline watchdog
+        self.session.mount("http://", PinnedAdapter(config.allow_loopback, resolver, self._connections.add))
+        self.session.mount("https://", PinnedAdapter(config.allow_loopback, resolver, self._connections.add))
+        self._deadline = float("inf")
         self.session.headers.clear()
         self.session.headers.update({"User-Agent": config.user_agent, "Accept-Encoding": "gzip, deflate", "Accept": "*/*"})
 
@@ -196,8 +208,55 @@ class PoliteClient:
         content_types: frozenset[str] | None = None,
         max_bytes: int | None = None,
         check_robots: bool = True,
+        deadline: float | None = None,
     ) -> FetchResponse:
-        """GET ``url`` (conditionally when validators are given). Raises FetchError with a reason."""
+        """GET ``url`` (conditionally when validators are given). Raises FetchError with a reason.
+
+        Everything happens before ``url_deadline`` seconds from now, or before ``deadline`` (a
+        ``time.monotonic()`` value, e.g. the end of the run's budget) when that comes first."""
+        ends = time.monotonic() + self.config.url_deadline
+        ends = min(ends, deadline) if deadline is not None else ends
+        outer, self._deadline = self._deadline, min(self._deadline, ends)  # robots.txt is fetched inside a page's fetch
+        fired = threading.Event()
+        watchdog = threading.Timer(max(0.0, self._deadline - time.monotonic()), lambda: (fired.set(), self._abort()))
+        watchdog.daemon = True
+        watchdog.start()
+        timeout = FetchError("fetch_timeout", f"{url}: not done within the URL deadline ({self.config.url_deadline:.0f}s) or the run's time budget")
+        try:
+            response = self._fetch(url, etag, last_modified, content_types, max_bytes, check_robots)
+        except Exception as exc:
+            if (fired.is_set() or time.monotonic() >= self._deadline) and not (isinstance(exc, FetchError) and exc.reason == "fetch_timeout"):
+                raise timeout from exc
+            raise
+        finally:
+            watchdog.cancel()
+            self._deadline = outer
+        if fired.is_set():  # a shut-down socket can look like the end of the headers or of the body
+            raise timeout
+        return response
+
+    def _abort(self) -> None:
+        """The deadline passed: shut the sockets down, which ends any blocked read at once."""
+        for _ in range(3):  # the fetching thread may add a connection while this copies the set
+            try:
+                connections = list(self._connections)
+                break
+            except RuntimeError:
+                continue
+        else:
+            return
+        for connection in connections:
+            sock = getattr(connection, "sock", None)
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def _remaining(self) -> float:
+        return self._deadline - time.monotonic()
+
+    def _fetch(self, url, etag, last_modified, content_types, max_bytes, check_robots) -> FetchResponse:
         allowed = content_types or self.config.content_types
         limit = max_bytes or self.config.max_bytes
         headers = {}
@@ -219,11 +278,14 @@ class PoliteClient:
                 response.close()
                 if not location:
                     raise FetchError("redirect_without_location", f"{response.status_code} from {current} has no Location")
-                target = urljoin(current, location)
-                refusal = scheme_refusal(target)
-                if refusal:
-                    raise refusal
                 try:
+                    target = urljoin(current, location)
+                    refusal = scheme_refusal(target)
+                    if refusal and refusal.reason == "invalid_url":
+                        raise ValueError(refusal.detail)
+                    if refusal:
+                        raise refusal
+                    _ = urlsplit(target).port  # an out-of-range port raises here, not deep inside requests
                     target_key = canonical_url(target)
                 except ValueError:
                     raise FetchError("invalid_redirect", f"{current} redirects to {location[:200]!r}") from None
@@ -240,9 +302,12 @@ class PoliteClient:
 
     def _send(self, url: str, headers: dict) -> tuple[requests.Response, int]:
         host = host_key(url)
-        timeout = (self.config.connect_timeout, self.config.read_timeout)
         for attempt in range(self.config.retries + 1):
+            if self.gate.ready_at(host) >= self._deadline:
+                raise FetchError("fetch_timeout", f"{url}: the host is not free again before the URL deadline")
             self.gate.wait(host)
+            remaining = max(0.001, self._remaining())
+            timeout = (min(self.config.connect_timeout, remaining), min(self.config.read_timeout, remaining))
             try:
                 response = self.session.get(url, headers=headers, timeout=timeout, stream=True, allow_redirects=False)
             except requests.exceptions.ConnectTimeout as exc:
@@ -260,6 +325,9 @@ class PoliteClient:
                     self.gate.done(host, self.config.backoff * 2**attempt)
                     continue
                 raise FetchError("connection_error", f"{url}: {exc}"[:500]) from exc
+            except (requests.exceptions.RequestException, ValueError) as exc:  # InvalidURL, bad port, bad IPv6 literal...
+                self.gate.done(host)
+                raise FetchError("invalid_url", f"{url}: {exc}"[:500]) from exc
             if response.status_code not in RETRY_STATUSES:
                 self.gate.done(host)
                 return response, attempt + 1
@@ -270,6 +338,10 @@ class PoliteClient:
             if wait > self.config.max_retry_after:
                 self.gate.done(host, wait)
                 raise FetchError(reason, f"{url}: HTTP {response.status_code}, Retry-After {wait:.0f}s exceeds the {self.config.max_retry_after:.0f}s limit", response.status_code)
+            if wait >= self._remaining() and attempt < self.config.retries:
+                # waiting would outlast the URL deadline (or the run's budget): give up now, the host keeps its pause
+                self.gate.done(host, wait)
+                raise FetchError(reason, f"{url}: HTTP {response.status_code}, a {wait:.1f}s wait would pass the URL deadline", response.status_code)
             self.gate.done(host, wait)  # the whole host waits, not just this URL
             if attempt == self.config.retries:
                 raise FetchError(reason, f"{url}: HTTP {response.status_code} after {attempt + 1} attempts", response.status_code)
@@ -308,7 +380,7 @@ class PoliteClient:
             inflater = zlib.decompressobj()
         else:
             raise FetchError("unsupported_content_encoding", f"{url}: Content-Encoding {coding}")
-        deadline = time.monotonic() + self.config.body_deadline
+        deadline = min(time.monotonic() + self.config.body_deadline, self._deadline)
         received, parts, size = 0, [], 0
         try:
             while True:

@@ -78,6 +78,12 @@ class Crawler:
         self.robots = RobotsCache(config.user_agent, self._load_robots, self.client.gate.set_delay, settings.fetch_max_crawl_delay)
         self.client.robots = self.robots
         self.requests = 0
+        self.budget_ends = float("inf")  # time.monotonic() when the run must stop; set by run()
+        self.sources_skipped = 0
+        self.links_dropped = 0  # over the per-source cap
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() >= self.budget_ends
 
     # ------------------------------------------------------------------ resources with conditional GET
 
@@ -85,13 +91,17 @@ class Crawler:
         """Body of a feed, sitemap, homepage or robots.txt: from the store when fresh or 304, else
         fetched and kept. Failures are recorded and re-raised."""
         prior = self.store.state(url)
-        if prior and prior["raw_id"] and prior["status"] in ("fetched", "not_modified") and prior["age"] < fresh_for:
+        kept = self._body_kept(prior)
+        if kept and prior["status"] in ("fetched", "not_modified") and prior["age"] < fresh_for:
             return self.raw.get(prior["raw_id"])
         if prior and kind == "robots" and prior["status"] == "failed" and prior["http_status"] and 400 <= prior["http_status"] < 500 and prior["age"] < fresh_for:
             raise FetchError("not_found", f"{url}: HTTP {prior['http_status']} (cached)", prior["http_status"])
-        etag, modified = (prior["etag"], prior["last_modified"]) if prior and prior["raw_id"] else (None, None)
+        etag, modified = (prior["etag"], prior["last_modified"]) if kept else (None, None)
         try:
-            response = self.client.fetch(url, etag=etag, last_modified=modified, content_types=content_types, max_bytes=max_bytes, check_robots=check_robots)
+            response = self.client.fetch(url, etag=etag, last_modified=modified, content_types=content_types, max_bytes=max_bytes, check_robots=check_robots,
+                                         deadline=self.budget_ends)
+            if response.not_modified and not kept:
+                raise unexpected_not_modified(url)
         except FetchError as exc:
             # A missing robots.txt means "no rules": remembered, but not a quarantine row.
             missing_robots = kind == "robots" and exc.http_status is not None and 400 <= exc.http_status < 500
@@ -104,6 +114,17 @@ class Crawler:
         raw_id, path = self.raw.put(response.body)
         self.store.record(url, kind=kind, run_id=self.run_id, status="fetched", requests=response.requests, response=response, raw_id=raw_id, raw_path=str(path))
         return response.body
+
+    def _body_kept(self, prior: dict | None) -> bool:
+        """Whether the last body of a URL is still in the raw store (validators are only worth
+        sending when a 304 can be answered from it)."""
+        return bool(prior and prior["raw_id"] and self.raw.object_path(prior["raw_id"]).exists())
+
+    def _source_failed(self, url: str, kind: str, exc: Exception) -> None:
+        """Quarantine a feed, sitemap or homepage that was fetched but gave nothing usable."""
+        error = exc if isinstance(exc, FetchError) else internal_error(exc)
+        log.warning("%s %s: %s", kind, url, error)
+        self.store.record(url, kind=kind, run_id=self.run_id, status="failed", requests=0, error=error)
 
     def _load_robots(self, robots_url: str) -> str | None:
         body = self.fetch_resource(robots_url, "robots", ROBOTS_TYPES, fresh_for=self.settings.fetch_robots_ttl_seconds, max_bytes=ROBOTS_MAX_BYTES, check_robots=False)
@@ -121,7 +142,10 @@ class Crawler:
                 return links
             url = canonical_url(source.location)
             if source.kind == "feed":
-                return parse_feed(self.fetch_resource(url, "feed", FEED_TYPES), url)
+                links = parse_feed(self.fetch_resource(url, "feed", FEED_TYPES), url)
+                if not links:
+                    self._source_failed(url, "feed", FetchError("no_links_found", f"{url}: the feed names no article links"))
+                return links
             if source.kind == "sitemap":
                 return self._sitemap_pages(url)
             if source.kind == "homepage":
@@ -134,17 +158,34 @@ class Crawler:
             error = FetchError("invalid_source", f"{source.kind} {source.location}: {exc}"[:500])
             self.store.record(source.location, kind=source.kind, run_id=self.run_id, status="failed", requests=0, error=error)
             return []
+        except Exception as exc:  # a bug or a case nobody foresaw: quarantined, the run goes on
+            log.exception("source %s %s", source.kind, source.location)
+            self.store.record(source.location, kind=source.kind, run_id=self.run_id, status="failed", requests=0, error=internal_error(exc))
+            return []
         raise ValueError(f"unknown source kind {source.kind!r}")
 
     def _sitemap_pages(self, url: str) -> list[Link]:
         queue, seen, pages = deque([url]), {url}, []
         while queue and len(seen) <= MAX_SITEMAP_FILES:
+            if self.out_of_time():
+                log.warning("sitemap %s: the run's time budget ran out; %d sitemap files not read", url, len(queue))
+                break
             current = queue.popleft()
             try:
-                content = parse_sitemap(self.fetch_resource(current, "sitemap", SITEMAP_TYPES), current, self.settings.fetch_max_bytes)
-            except FetchError as exc:
+                body = self.fetch_resource(current, "sitemap", SITEMAP_TYPES)
+            except FetchError as exc:  # recorded by fetch_resource
                 log.warning("sitemap %s: %s", current, exc)
                 continue
+            except Exception as exc:
+                self._source_failed(current, "sitemap", exc)
+                continue
+            try:
+                content = parse_sitemap(body, current, self.settings.fetch_max_bytes)
+            except Exception as exc:  # invalid_gzip, oversize_body, or unforeseen
+                self._source_failed(current, "sitemap", exc)
+                continue
+            if not content.pages and not content.sitemaps:
+                self._source_failed(current, "sitemap", FetchError("no_links_found", f"{current}: the sitemap names no pages"))
             pages.extend(content.pages)
             for child in content.sitemaps:
                 if child not in seen:
@@ -160,6 +201,8 @@ class Crawler:
                 links.extend(parse_feed(self.fetch_resource(feed, "feed", FEED_TYPES), feed))
             except FetchError as exc:
                 log.warning("feed %s: %s", feed, exc)
+            except Exception as exc:
+                self._source_failed(feed, "feed", exc)
         if not links:
             try:
                 robots_sitemaps = self.robots.rules(url).sitemaps()
@@ -172,16 +215,41 @@ class Crawler:
                               error=FetchError("no_feed_found", f"{url} links no feed, and robots.txt names no sitemap"))
         return links
 
+    def limit_links(self, source: Source, links: list[Link]) -> list[Link]:
+        """At most fetch_max_links_per_source links of one source, the most recently dated kept
+        (a news sitemap lists years of archive; the new pages are what a poll is for), in source order."""
+        cap = self.settings.fetch_max_links_per_source
+        if len(links) <= cap:
+            return links
+        by_date = sorted(range(len(links)), key=lambda i: _timestamp(links[i].declared.get("published_at")), reverse=True)
+        keep = sorted(by_date[:cap])
+        self.links_dropped += len(links) - cap
+        log.warning("source %s %s: %d links, the %d most recent enqueued", source.kind, source.location, len(links), cap)
+        return [links[i] for i in keep]
+
     # ------------------------------------------------------------------ pages
 
     def fetch_page(self, batch_id: str, url: str, prior: dict | None) -> str:
-        """Fetch one frontier URL (``prior``: its stored state) and settle it; returns the outcome."""
-        if prior and prior["status"] in ("fetched", "not_modified") and prior["age"] < self.settings.fetch_revisit_seconds:
+        """Fetch one frontier URL (``prior``: its stored state) and settle it; returns the outcome.
+        Whatever goes wrong settles the URL with a quarantine row: one bad page never stops a run,
+        and a resumed batch never meets the same page again."""
+        try:
+            return self._fetch_page(batch_id, url, prior)
+        except Exception as exc:
+            log.exception("page %s", url)
+            self.store.record(url, kind="page", run_id=self.run_id, status="failed", requests=1, batch_id=batch_id, outcome="quarantined", error=internal_error(exc))
+            return "quarantined"
+
+    def _fetch_page(self, batch_id: str, url: str, prior: dict | None) -> str:
+        kept = self._body_kept(prior)
+        if kept and prior["status"] in ("fetched", "not_modified") and prior["age"] < self.settings.fetch_revisit_seconds:
             self.store.finish(batch_id, url, "fresh", prior["raw_id"])
             return "fresh"
-        etag, modified = (prior["etag"], prior["last_modified"]) if prior and prior["raw_id"] else (None, None)
+        etag, modified = (prior["etag"], prior["last_modified"]) if kept else (None, None)
         try:
-            response: FetchResponse = self.client.fetch(url, etag=etag, last_modified=modified)
+            response: FetchResponse = self.client.fetch(url, etag=etag, last_modified=modified, deadline=self.budget_ends)
+            if response.not_modified and not kept:
+                raise unexpected_not_modified(url)
         except FetchError as exc:
             self.store.record(url, kind="page", run_id=self.run_id, status=failure_status(exc), requests=1, batch_id=batch_id, outcome="quarantined", error=exc)
             return "quarantined"
@@ -199,10 +267,17 @@ class Crawler:
         signature = sources_signature(sources)
         batch_id, status = self.store.open_batch(signature, json.dumps([asdict(s) for s in sources]), new_batch_id(self.run_id, signature))
         resumed = status != "discovering"
+        absorbed = self.store.absorb_stale_batches(batch_id)
+        # The budget covers discovery too: a huge sitemap index or slow feeds cannot overrun it.
+        self.budget_ends = time.monotonic() + self.settings.fetch_time_budget_seconds
         if status == "discovering":
             self.store.carry_over(batch_id, signature)
             for source in sources:
-                links = self.discover(source)
+                if self.out_of_time():
+                    self.sources_skipped += 1
+                    log.warning("source %s %s: not read, the run's time budget ran out", source.kind, source.location)
+                    continue
+                links = self.limit_links(source, self.discover(source))
                 self.store.enqueue(batch_id, [(link.url, source.location, link.declared) for link in links])
             self.store.set_batch_status(batch_id, "fetching")
         pending = self.store.pending(batch_id)
@@ -212,8 +287,7 @@ class Crawler:
         if on_total is not None:
             on_total(sum(len(q) for q in by_host.values()))
         known = self.store.states([url for queue in by_host.values() for url in queue])
-        budget_ends = time.monotonic() + self.settings.fetch_time_budget_seconds
-        while by_host and time.monotonic() < budget_ends:
+        while by_host and not self.out_of_time():
             # The host that is free soonest goes next: one slow or rate-limited host never holds up the others.
             host = min(by_host, key=self.client.gate.ready_at)
             url = by_host[host].popleft()
@@ -230,7 +304,26 @@ class Crawler:
         return {
             "batch_id": batch_id, "manifest": str(manifest), "documents": len(entries), "resumed": resumed,
             "outcomes": self.store.outcomes(batch_id), "deferred": deferred, "requests": self.requests,
+            "sources_skipped": self.sources_skipped, "links_dropped": self.links_dropped,
+            "absorbed": absorbed,
         }
+
+
+def _timestamp(iso: str | None) -> float:
+    try:
+        return datetime.fromisoformat(iso).timestamp() if iso else float("-inf")
+    except ValueError:
+        return float("-inf")
+
+
+def internal_error(exc: BaseException) -> FetchError:
+    return FetchError("internal_error", f"{type(exc).__name__}: {exc}"[:2000])
+
+
+def unexpected_not_modified(url: str) -> FetchError:
+    # A 304 to a request without validators (or whose stored body is gone) has nothing to reuse;
+    # the state keeps no validators, so the next run asks unconditionally.
+    return FetchError("unexpected_not_modified", f"{url}: HTTP 304 without a stored body to reuse", 304)
 
 
 def failure_status(exc: FetchError) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import gzip
 import io
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -150,11 +151,14 @@ def parse_sitemap(body: bytes, base: str, max_bytes: int) -> SitemapContent:
 
 
 def _gunzip(body: bytes, max_bytes: int) -> bytes:
-    with gzip.GzipFile(fileobj=io.BytesIO(body)) as fh:
-        data = fh.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        from pipeline.sources.web.policy import FetchError
+    from pipeline.sources.web.policy import FetchError
 
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(body)) as fh:
+            data = fh.read(max_bytes + 1)
+    except (EOFError, OSError, zlib.error) as exc:  # truncated or corrupt (BadGzipFile is an OSError)
+        raise FetchError("invalid_gzip", f"gzip sitemap is truncated or corrupt: {type(exc).__name__}: {exc}"[:500]) from None
+    if len(data) > max_bytes:
         raise FetchError("oversize_body", f"gzip sitemap expands past the {max_bytes}-byte limit")
     return data
 

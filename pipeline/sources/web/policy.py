@@ -57,7 +57,7 @@ def address_refusal(address: str, allow_loopback: bool = False) -> str | None:
         return "multicast_address"
     if ip.is_reserved:
         return "reserved_address"
-    if ip.is_private:
+    if ip.is_private or (ip.version == 6 and ip.is_site_local):  # fec0::/10 counts as global in Python
         return "private_address"
     if not ip.is_global:  # shared address space (100.64/10), benchmarking, documentation, ...
         return "non_global_address"
@@ -65,9 +65,16 @@ def address_refusal(address: str, allow_loopback: bool = False) -> str | None:
 
 
 def scheme_refusal(url: str) -> FetchRefused | None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an unbalanced IPv6 bracket, for one
+        return FetchRefused("invalid_url", f"{url[:200]!r}: {exc}")
     if parts.scheme.lower() not in ALLOWED_SCHEMES:
         return FetchRefused("unsupported_scheme", f"{parts.scheme or 'no'} scheme in {url[:200]!r}; only http and https are fetched")
+    try:
+        _ = parts.port
+    except ValueError as exc:  # a port out of range
+        return FetchRefused("invalid_url", f"{url[:200]!r}: {exc}")
     if not parts.hostname:
         return FetchRefused("invalid_url", f"no host in {url[:200]!r}")
     if parts.username or parts.password:

@@ -251,3 +251,36 @@ def test_requests_to_one_host_are_spaced_by_the_host_delay(server):
     for _ in range(3):
         c.fetch(server.url_for("/a"))
     assert time.monotonic() - start >= 0.8
+
+
+def test_a_server_dripping_header_bytes_cannot_outlast_the_url_deadline(raw_server):
+    def drip(conn, head):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n")
+        for _ in range(200):  # a header line that never ends, one byte well inside the read timeout
+            conn.sendall(b"X")
+            time.sleep(0.1)
+
+    raw = raw_server(drip)
+    c = client(read_timeout=1.0, body_deadline=2.0, url_deadline=1.0)
+    start = time.monotonic()
+    error = fetch_error(c, raw.url("/slow"), check_robots=False)
+    assert error.reason == "fetch_timeout"
+    assert time.monotonic() - start < 2.0
+
+
+def test_a_retry_wait_longer_than_the_url_deadline_gives_up_at_once(server):
+    server.expect_request("/busy").respond_with_data("busy", status=503, headers={"Retry-After": "2"})
+    c = client(url_deadline=1.0, max_retry_after=30.0, retries=3)
+    start = time.monotonic()
+    error = fetch_error(c, server.url_for("/busy"))
+    assert error.reason == "server_error" and "deadline" in error.detail
+    assert time.monotonic() - start < 1.0
+    assert paths(server) == ["/busy"]
+
+
+def test_the_run_budget_bounds_a_fetch_too(server):
+    server.expect_request("/busy").respond_with_data("busy", status=429, headers={"Retry-After": "1"})
+    c = client(url_deadline=60.0, max_retry_after=30.0, retries=3)
+    error = fetch_error(c, server.url_for("/busy"), deadline=time.monotonic() + 0.5)
+    assert error.reason == "rate_limited"
+    assert paths(server) == ["/busy"]

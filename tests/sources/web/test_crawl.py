@@ -216,8 +216,51 @@ def test_pages_beyond_the_per_run_cap_are_carried_over_to_the_next_run(server, f
     assert sorted(paths(server)) == sorted(["/robots.txt"] + [f"/news/{n}" for n in range(4)])
 
 
-def test_time_budget_stops_the_run_and_defers_the_rest(server, fetch_settings):
+def test_time_budget_stops_the_run_and_defers_the_rest(server, fetch_settings, monkeypatch):
+    from pipeline.sources.web.crawl import Crawler
+
     feed = serve_site(server, 3)
-    summary = run_fetch(replace(fetch_settings, fetch_time_budget_seconds=0.0), "run-1", [Source("feed", feed)])
+    discover = Crawler.discover
+
+    def discover_then_run_out(self, source):
+        links = discover(self, source)
+        self.budget_ends = 0.0  # the budget is spent by the time discovery ends
+        return links
+
+    monkeypatch.setattr(Crawler, "discover", discover_then_run_out)
+    summary = run_fetch(fetch_settings, "run-1", [Source("feed", feed)])
     assert summary["outcomes"] == {"deferred": 3} and summary["documents"] == 0
     assert not any(p.startswith("/news/") for p in paths(server))
+
+
+def test_time_budget_covers_discovery(server, fetch_settings):
+    feed = serve_site(server, 3)
+    summary = run_fetch(replace(fetch_settings, fetch_time_budget_seconds=0.0), "run-1", [Source("feed", feed), Source("sitemap", feed)])
+    assert summary["sources_skipped"] == 2 and summary["outcomes"] == {}
+    assert paths(server) == []
+
+
+def test_pages_told_apart_by_a_parameter_are_each_fetched_as_requested(server, fetch_settings, tmp_path):
+    serve_site(server, 0)
+    for cid in (101, 102, 103):
+        server.expect_request("/story.php", query_string=f"cid={cid}&print=").respond_with_data(f"<p>story {cid}</p>", content_type="text/html")
+    urls = tmp_path / "urls.txt"
+    urls.write_text("".join(server.url_for(f"/story.php?cid={cid}&print=&utm_source=x") + "\n" for cid in (101, 102, 103)))
+    summary = run_fetch(fetch_settings, "run-1", [Source("urls", str(urls))])
+    assert summary["outcomes"] == {"fetched": 3}
+    assert [r[0].query_string for r in server.log if r[0].path == "/story.php"] == [f"cid={cid}&print=".encode() for cid in (101, 102, 103)]
+
+
+def test_fractional_crawl_delay_is_honoured_and_capped():
+    from pipeline.sources.web.robots import RobotsCache
+
+    text = "User-agent: otherbot\nCrawl-delay: 9\n\nUser-agent: newsingest\nUser-agent: thirdbot\nDisallow: /private\nCrawl-delay: 2.5\n\nUser-agent: *\nCrawl-delay: 5.0\n"
+    delays = {}
+    robots = RobotsCache("newsingest/0.1", lambda url: text, lambda host, delay: delays.setdefault(host, delay), max_delay=30.0)
+    assert robots.rules("https://a.example.invalid/x").crawl_delay("newsingest/0.1") == 2.5
+    assert robots.rules("https://a.example.invalid/x").crawl_delay("somebot") == 5.0
+    assert delays == {"https://a.example.invalid": 2.5}
+    capped = RobotsCache("somebot", lambda url: "User-agent: *\nCrawl-delay: 45.5\n", lambda host, delay: delays.__setitem__(host, delay), max_delay=30.0)
+    capped.rules("https://b.example.invalid/")
+    assert delays["https://b.example.invalid"] == 30.0
+    assert not robots.rules("https://a.example.invalid/").allows("newsingest", "https://a.example.invalid/private")

@@ -17,6 +17,8 @@ from pipeline.sources.web.policy import FetchRefused, address_refusal, checked_a
         ("172.16.0.1", "private_address"),
         ("192.168.1.1", "private_address"),
         ("fc00::1", "private_address"),
+        ("fec0::1", "private_address"),  # deprecated site-local, which Python calls global
+        ("feff:ffff::1", "private_address"),
         ("169.254.169.254", "link_local_address"),  # cloud metadata endpoint
         ("fe80::1", "link_local_address"),
         ("224.0.0.1", "multicast_address"),
@@ -72,7 +74,8 @@ def test_resolution_failure_is_a_refusal():
     ("url", "reason"),
     [("ftp://news.example.invalid/a", "unsupported_scheme"), ("file:///etc/passwd", "unsupported_scheme"),
      ("gopher://news.example.invalid/", "unsupported_scheme"), ("http:///nohost", "invalid_url"),
-     ("https://user:pw@news.example.invalid/", "credentials_in_url")],
+     ("https://user:pw@news.example.invalid/", "credentials_in_url"), ("http://[::1/a", "invalid_url"),
+     ("http://news.example.invalid:99999/a", "invalid_url")],
 )
 def test_scheme_policy(url, reason):
     assert scheme_refusal(url).reason == reason

@@ -16,6 +16,12 @@ def test_asset_triggered_run_ingests_the_manifests_of_its_events():
     assert inputs_for_run(events, "/sample") == ["/raw/batches/b1.manifest.jsonl", "/raw/batches/b2.manifest.jsonl"]
 
 
+def test_asset_events_without_a_manifest_never_fall_back_to_the_input_param():
+    by_hand = {"raw-store": [SimpleNamespace(extra={}), SimpleNamespace(extra=None), SimpleNamespace(extra={"note": "from the UI"})]}
+    assert inputs_for_run(by_hand, "/sample") == []
+    assert inputs_for_run({"raw-store": []}, "/sample") == ["/sample"]
+
+
 def test_manual_run_ingests_its_input_param():
     assert inputs_for_run({}, "/sample") == ["/sample"]
     assert inputs_for_run(None, "/sample") == ["/sample"]

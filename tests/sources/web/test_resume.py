@@ -77,3 +77,39 @@ def test_killed_fetch_resumes_without_fetching_again(server, tmp_path):
     assert sorted(e["url"] for e in manifest) == sorted(server.url_for(f"/news/{n}") for n in range(PAGES))
     with duckdb.connect(str(home / "newsingest.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*), count(*) FILTER (WHERE status = 'closed') FROM fetch_batches").fetchall() == [(1, 1)]
+
+
+def test_pages_of_a_killed_batch_reach_a_manifest_after_the_source_list_changed(server, fetch_settings, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from pipeline.sources.web import Source, run_fetch
+    from pipeline.sources.web.crawl import Crawler
+    from tests.sources.web.news_site import serve_site
+
+    serve_site(server, 4)
+    server.expect_request("/other").respond_with_data("<p>other</p>", content_type="text/html")
+    urls, added = tmp_path / "urls.txt", tmp_path / "added.txt"
+    urls.write_text("".join(server.url_for(f"/news/{n}") + "\n" for n in range(4)))
+    added.write_text(server.url_for("/other") + "\n")
+    settings = replace(fetch_settings, fetch_revisit_seconds=86_400.0)
+    fetch_page, calls = Crawler.fetch_page, []
+
+    def dies_at_the_third_page(self, *args):
+        calls.append(args)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # stands in for SIGKILL: no clean-up runs
+        return fetch_page(self, *args)
+
+    monkeypatch.setattr(Crawler, "fetch_page", dies_at_the_third_page)
+    try:
+        run_fetch(settings, "run-1", [Source("urls", str(urls))])
+    except KeyboardInterrupt:
+        pass
+    monkeypatch.setattr(Crawler, "fetch_page", fetch_page)
+    summary = run_fetch(settings, "run-2", [Source("urls", str(urls)), Source("urls", str(added))])  # a source was added meanwhile
+    with open(summary["manifest"], encoding="utf-8") as fh:
+        listed = sorted(json.loads(line)["url"] for line in fh)
+    assert listed == sorted([server.url_for(f"/news/{n}") for n in range(4)] + [server.url_for("/other")])
+    assert summary["absorbed"] == 2
+    with duckdb.connect(str(settings.db_path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM fetch_batches WHERE status <> 'closed'").fetchall() == [(0,)]
