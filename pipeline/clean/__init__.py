@@ -32,13 +32,16 @@ def key_hash(words: str) -> str:
 
 
 def canonical_url(url: str | None) -> str | None:
+    """The article's URL in the fetcher's canonical spelling (tracking parameters dropped by exact
+    name, every other parameter kept: sites identify articles with them), so a fetched page and
+    its article share one id. None when there is no absolute http(s) URL."""
     if not url or not url.lower().startswith(("http://", "https://")):
         return None
-    from courlan import normalize_url
+    from pipeline.sources.web.urls import canonical_url as fetch_canonical_url
 
     try:
-        return normalize_url(url, strict=True)
-    except Exception:  # courlan raises assorted errors on malformed URLs
+        return fetch_canonical_url(url)
+    except ValueError:
         return None
 
 

@@ -216,3 +216,14 @@ def test_body_hash_from_the_cleaner_equals_content_hash():
         assert article.body_hash == content_hash(article.body), raw.uri
         checked += 1
     assert checked >= 20
+
+
+def test_article_urls_keep_identifying_parameters_and_match_the_fetcher():
+    from pipeline.clean import article_id_for, canonical_url
+    from pipeline.sources.web.urls import canonical_url as fetch_canonical_url
+
+    first, second = "https://n.example/story.php?cid=101", "https://n.example/story.php?cid=102&utm_source=feed"
+    assert canonical_url(first) != canonical_url(second)
+    assert article_id_for(canonical_url(first), "") != article_id_for(canonical_url(second), "")
+    assert canonical_url(second) == fetch_canonical_url(second) == "https://n.example/story.php?cid=102"
+    assert canonical_url("ftp://n.example/a") is None and canonical_url("https://[::1") is None
