@@ -160,7 +160,7 @@ def clean_text(
             reason[i] = "site_boilerplate"
         elif GLUED_CRUMB.match(line) or (_is_menu(line) and not line.startswith("|")) or (line.endswith(("...", "…")) and w <= 20 and not prose[i]):
             reason[i] = "navigation"
-        elif w <= 40 and (tags := TAGS_LINE.match(line)):
+        elif w <= 40 and ":" in line and (tags := TAGS_LINE.match(line)):
             result.tags = [t for t in re.split(r"[,;|]\s*|\s+", tags.group("tags")) if t]
             reason[i] = "metadata_line"
         elif w <= 16 and BYLINE_START.match(line) and (authors := parse_byline(line)) is not None:
@@ -303,6 +303,8 @@ def _is_date_line(line: str) -> bool:
 
 def _is_menu(line: str) -> bool:
     """'News | City | Business | Sport': three or more short items between separators."""
+    if not ("|" in line or "·" in line or "•" in line):
+        return False
     items = MENU_SEPARATORS.split(line)
     return len(items) >= 3 and all(len(item.split()) <= 3 for item in items)
 
