@@ -21,7 +21,6 @@ from pipeline.clean.phrases import PhraseBook, phrase_book
 from pipeline.model import RemovedSegment, count_words
 
 WORD = re.compile(r"\w+")
-NON_WORD = re.compile(r"[^\w\n]+")
 SENTENCE_END = tuple(".!?:;…\"'”’»)]。！？」』")
 BULLET = re.compile(r"^[-•*·▪–]\s+")
 TAGS_LINE = re.compile(r"^(?:tags|topics|schlagworte|themen|mots-clés|etiquetas|tag|argomenti)\s*:\s*(?P<tags>.+)$", re.IGNORECASE)
@@ -117,12 +116,11 @@ def clean_text(
             lines.append(line)
             words.append(count_words(line, parts))
     count = len(lines)
-    folded = "\n".join(lines).casefold()  # one call for the document; casefold adds no line breaks
-    keys = NON_WORD.sub(" ", folded).split("\n")
-    keys = [key.strip() for key in keys]  # == line_key(line): the words, case-folded, one space apart
+    folded = "\n".join(lines).casefold().split("\n")  # one call for the document; casefold adds no line breaks
+    keys = [" ".join(WORD.findall(line)) for line in folded]  # == line_key(line)
     reason: list[str | None] = [None] * count
     prose = [is_prose(line, w) for line, w in zip(lines, words)]
-    family = book.families(folded.split("\n"), words)
+    family = book.families(folded, words)
 
     title_key = line_key(title_hint) if title_hint else None
     title_index = None
