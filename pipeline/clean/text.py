@@ -66,7 +66,7 @@ def line_key(line: str) -> str:
 
 
 def _shingles(tokens: list[str]) -> set[tuple[str, ...]]:
-    return set(zip(*(tokens[k:] for k in range(REPEAT_SHINGLE))))
+    return set(zip(tokens, tokens[1:], tokens[2:], tokens[3:]))  # REPEAT_SHINGLE = 4 words
 
 
 def is_prose(line: str, words: int) -> bool:
