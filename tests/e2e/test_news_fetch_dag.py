@@ -5,42 +5,28 @@ A second fetch sends only conditional requests and adds no rows."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import REPO
+from tests.e2e.runner import CORPUS_TABLES, dags_test, prepare_airflow, query, table_counts
 from tests.sources.web.news_site import article, serve_site
 
 pytestmark = pytest.mark.e2e
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 PAGES = 50
-CORPUS_TABLES = ("articles", "duplicates", "removed_segments", "quarantine", "validation_results", "near_sketches", "near_keys", "story_terms", "site_lines", "run_ledger")
+TABLES = (*CORPUS_TABLES, "run_ledger")
 
 
 @pytest.fixture(scope="module")
 def airflow_env(tmp_path_factory):
-    home = tmp_path_factory.mktemp("airflow")
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "GX_ANALYTICS_ENABLED": "false",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",  # the run state is asserted from the log
-        "NEWSINGEST_FETCH_ALLOW_LOOPBACK": "true",  # test-only: the site below is on 127.0.0.1
-        "NEWSINGEST_FETCH_HOST_DELAY": "0",
-        "NEWSINGEST_FETCH_REVISIT_SECONDS": "0",  # revalidate every page on the second run
-    }
-    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=600)
-    subprocess.run([AIRFLOW, "pools", "set", "duckdb_writer", "1", "DuckDB writer"], env=env, check=True, capture_output=True, timeout=120)
-    return env
+    return prepare_airflow(
+        tmp_path_factory.mktemp("airflow"),
+        NEWSINGEST_FETCH_ALLOW_LOOPBACK="true",  # test-only: the site below is on 127.0.0.1
+        NEWSINGEST_FETCH_HOST_DELAY="0",
+        NEWSINGEST_FETCH_REVISIT_SECONDS="0",  # revalidate every page on the second run
+    )
 
 
 @pytest.fixture(scope="module")
@@ -56,29 +42,10 @@ def news_site():
         server.stop()
 
 
-def dags_test(env: dict, home: Path, dag_id: str, conf: dict) -> str:
-    result = subprocess.run(
-        [AIRFLOW, "dags", "test", dag_id, "-c", json.dumps(conf)],
-        env={**env, "NEWSINGEST_HOME": str(home)}, capture_output=True, text=True, timeout=900,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0 and "state=success" in output, output[-6000:]
-    return output
-
-
 def asset_events(env: dict) -> list[dict]:
     with sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db") as con:
         rows = con.execute("SELECT e.extra, e.source_dag_id FROM asset_event e JOIN asset a ON a.id = e.asset_id WHERE a.uri = 'newsingest://raw-store/' ORDER BY e.id").fetchall()
     return [{"extra": json.loads(extra), "dag": dag} for extra, dag in rows]
-
-
-def query(db: Path, sql: str):
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
-def table_counts(db: Path) -> dict[str, int]:
-    return {t: query(db, f"SELECT count(*) FROM {t}")[0][0] for t in CORPUS_TABLES}
 
 
 def test_feed_of_50_pages_is_fetched_cleaned_deduplicated_and_landed(airflow_env, news_site, tmp_path):
@@ -109,7 +76,7 @@ def test_feed_of_50_pages_is_fetched_cleaned_deduplicated_and_landed(airflow_env
     assert query(db, "SELECT count(*) FROM articles WHERE body ILIKE '%accept all cookies%' OR body ILIKE '%all rights reserved%'")[0][0] == 0
 
     # Second run: every request is conditional, nothing new reaches the raw store or the corpus.
-    before = table_counts(db)
+    before = table_counts(db, TABLES)
     log.clear()
     output = dags_test(airflow_env, home, "news_fetch", {"sources": str(sources)})
     assert [path for path, _, _ in log] == ["/feed.xml"] + [f"/news/{n}" for n in range(PAGES)]
@@ -118,5 +85,5 @@ def test_feed_of_50_pages_is_fetched_cleaned_deduplicated_and_landed(airflow_env
     latest = query(db, "SELECT manifest, documents FROM fetch_batches ORDER BY started_at DESC LIMIT 1")[0]
     assert latest[1] == 0
     dags_test(airflow_env, home, "news_ingest", {"input": latest[0]})
-    assert table_counts(db) == before
+    assert table_counts(db, TABLES) == before
     assert query(db, "SELECT status, count(*) FROM fetch_state WHERE kind = 'page' GROUP BY ALL") == [("not_modified", PAGES)]

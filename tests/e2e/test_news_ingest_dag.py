@@ -2,54 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from tests.conftest import REPO, SAMPLE_CORPUS, corpus_expectations
+from tests.conftest import SAMPLE_CORPUS, corpus_expectations
+from tests.e2e.runner import dags_test, prepare_airflow, query, table_counts
 
 pytestmark = pytest.mark.e2e
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-CORPUS_TABLES = ("articles", "duplicates", "removed_segments", "quarantine", "validation_results", "near_sketches", "near_keys", "story_terms", "site_lines")
 
 
 @pytest.fixture(scope="module")
 def airflow_env(tmp_path_factory):
-    home = tmp_path_factory.mktemp("airflow")
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "GX_ANALYTICS_ENABLED": "false",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",  # the run state is asserted from the log
-    }
-    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=600)
-    subprocess.run([AIRFLOW, "pools", "set", "duckdb_writer", "1", "DuckDB writer"], env=env, check=True, capture_output=True, timeout=120)
-    return env
+    return prepare_airflow(tmp_path_factory.mktemp("airflow"))
 
 
 def run_dag(env: dict, newsingest_home: Path, source: Path) -> None:
-    result = subprocess.run(
-        [AIRFLOW, "dags", "test", "news_ingest", "-c", json.dumps({"input": str(source)})],
-        env={**env, "NEWSINGEST_HOME": str(newsingest_home)}, capture_output=True, text=True, timeout=900,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    assert "state=success" in result.stdout + result.stderr
-
-
-def query(db: Path, sql: str):
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
-def table_counts(db: Path) -> dict[str, int]:
-    return {t: query(db, f"SELECT count(*) FROM {t}")[0][0] for t in CORPUS_TABLES}
+    dags_test(env, newsingest_home, "news_ingest", {"input": str(source)})
 
 
 @pytest.fixture(scope="module")
