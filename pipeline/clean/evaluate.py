@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pipeline.sources.files import domain_of
+
 TOKEN = re.compile(r"\w+")
 SHINGLE = 4
 
@@ -60,7 +62,6 @@ def score_page(page_id: str, output: str, truth: str, error: str | None = None) 
 class EvalResult:
     pages: list[PageScore] = field(default_factory=list)
     seconds: float = 0.0
-    cpu_seconds: float = 0.0
     workers: int = 1
 
     @property
@@ -80,10 +81,6 @@ class EvalResult:
     @property
     def docs_per_second(self) -> float:
         return len(self.pages) / self.seconds if self.seconds else 0.0
-
-    @property
-    def docs_per_cpu_second(self) -> float:
-        return len(self.pages) / self.cpu_seconds if self.cpu_seconds else 0.0
 
 
 def read_manifest(manifest: str | Path, input_kind: str) -> list[dict]:
@@ -123,25 +120,16 @@ def clean_for_eval(payload: bytes, kind: str, url: str | None, domain: str, site
     return article.body, None
 
 
-def _score_chunk(job: tuple[list[dict], str, dict[str, frozenset[str]]]) -> tuple[list[PageScore], float]:
+def _score_chunk(job: tuple[list[dict], str, dict[str, frozenset[str]]]) -> list[PageScore]:
     pages, kind, learned = job
-    started = time.process_time()
     scores = []
     for page in pages:
         payload = Path(page["input"]).read_bytes()
-        domain = _domain(page["url"])
+        domain = domain_of(page["url"])
         body, error = clean_for_eval(payload, "html" if kind == "html" else "text", page["url"], domain, learned.get(domain, frozenset()))
         truth = Path(page["expected"]).read_text(encoding="utf-8")
         scores.append(score_page(page["id"], body, truth, error))
-    return scores, time.process_time() - started
-
-
-def _domain(url: str | None) -> str:
-    if not url:
-        return ""
-    from urllib.parse import urlsplit
-
-    return (urlsplit(url).hostname or "").removeprefix("www.")
+    return scores
 
 
 def learn_site_lines(pages: list[dict], kind: str, min_docs: int) -> dict[str, frozenset[str]]:
@@ -150,8 +138,8 @@ def learn_site_lines(pages: list[dict], kind: str, min_docs: int) -> dict[str, f
 
     counts: Counter = Counter()
     for page in pages:
-        domain = _domain(page["url"])
-        if domain:
+        domain = domain_of(page["url"])
+        if domain != "local":  # no URL: no site to learn for, as in the pipeline
             content_type = "text/html" if kind == "html" else "text/plain"
             counts.update((domain, key) for key in site_line_keys(Path(page["input"]).read_bytes(), content_type))
     learned: dict[str, set[str]] = {}
@@ -177,5 +165,5 @@ def evaluate(manifest: str | Path, input_kind: str = "html", workers: int | None
             results = list(pool.map(_score_chunk, chunks))
     elapsed = time.perf_counter() - started
     order = {page["id"]: i for i, page in enumerate(pages)}
-    scores = sorted((s for chunk, _ in results for s in chunk), key=lambda s: order[s.page_id])
-    return EvalResult(scores, elapsed, sum(cpu for _, cpu in results), workers)
+    scores = sorted((s for chunk in results for s in chunk), key=lambda s: order[s.page_id])
+    return EvalResult(scores, elapsed, workers)

@@ -176,8 +176,6 @@ def _found_date(tree, url: str | None) -> datetime | None:
     to reject the page when it finds something impossible)."""
     from htmldate import find_date
 
-    from pipeline.clean.metadata import InvalidDate
-
     found = find_date(tree, url=url, original_date=True, extensive_search=True, outputformat="%Y-%m-%d")
     if not found:
         return None

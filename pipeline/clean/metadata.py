@@ -112,10 +112,7 @@ def _zone(zone: str | None, line: str):
 
 def parse_iso_datetime(value: str) -> datetime:
     """Strict parse of a declared (machine-readable) date: ISO 8601 or one of DATE_PATTERNS."""
-    try:
-        parsed = parse_date(value)
-    except InvalidDate:
-        raise
+    parsed = parse_date(value)
     if parsed is None:
         try:
             parsed = datetime.fromisoformat(value.strip())

@@ -32,13 +32,9 @@ class PhraseBook:
     # Short lines (menus, labels, widgets) recur across the pages of a site: classify each once.
     memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
-    def reason_for(self, line: str, words: int) -> str | None:
-        """The boilerplate family a line belongs to, or None."""
-        return self.families([line.casefold()], [words])[0]
-
     def families(self, folded_lines: list[str], words: list[int]) -> list[str | None]:
-        """reason_for of every line of a document, given its case-folded lines; the trigger words
-        of 'contains' patterns are looked for once in the whole document."""
+        """The boilerplate family of every line of a document (or None), given its case-folded
+        lines; the trigger words of 'contains' patterns are looked for once in the whole document."""
         whole = "\n".join(folded_lines)
         triggers = [t for t in self.contains_triggers if t in whole]
         out: list[str | None] = []

@@ -31,7 +31,6 @@ BYLINE_START = re.compile(r"^(?:by|von|par|por|di|de|door)\s", re.IGNORECASE)
 CAPITALISED = re.compile(r"\b[A-ZÀ-Ý0-9]")
 REPEAT_SHINGLE = 4
 REPEAT_CONTAINMENT = 0.6
-HEADER_WINDOW = 12  # lines after the title where dates and bylines are looked for
 
 # Scores for the densest-run search over a whole page.
 LABELLED_PENALTY = 6
@@ -54,10 +53,6 @@ class TextResult:
     dateline_lines: list[str] = field(default_factory=list)
     prose_words: int = 0  # words of the body in lines of running prose (not headlines or labels)
     body_key: str = ""  # the body's words, case-folded, one space apart (what content_hash hashes)
-
-
-def normalise_line(line: str) -> str:
-    return " ".join(line.replace("\u00a0", " ").replace("\u200b", "").split())
 
 
 def line_key(line: str) -> str:
