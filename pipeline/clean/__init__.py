@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from pipeline.clean.decode import decode_payload
 from pipeline.clean.html import extract_html
-from pipeline.clean.metadata import InvalidDate, clean_authors, detect_language, detect_wire_agency, parse_iso_datetime
+from pipeline.clean.metadata import STOPWORD_SAMPLE_WORDS, InvalidDate, clean_authors, detect_language, detect_wire_agency, parse_iso_datetime
 from pipeline.clean.phrases import phrase_book
 from pipeline.clean.text import WORD, clean_text, line_key
 from pipeline.model import Article, DocumentError, RawDocument, count_words
@@ -150,7 +150,7 @@ def _clean(raw: RawDocument, min_body_words: int, site_boilerplate: frozenset[st
         published_at=published_at,
         authors=authors,
         wire_agency=wire_agency,
-        language=language or detect_language(result.body),
+        language=language or detect_language(result.body, result.body_key.split(" ", STOPWORD_SAMPLE_WORDS)),
         tags=list(dict.fromkeys(tags or result.tags)),
         summary=summary or ("\n".join(result.highlights) or None),
         body=result.body,

@@ -179,10 +179,13 @@ def _stopword_languages() -> dict[str, tuple[str, ...]]:
     return {word: tuple(languages) for word, languages in index.items()}
 
 
-def detect_language(text: str) -> str | None:
+def detect_language(text: str, words: list[str] | None = None) -> str | None:
     """ISO 639-1 code. Function words settle most texts in the languages we carry lists for at a
-    fraction of the model's cost; the statistical model decides the rest."""
-    words = _WORD.findall(text[: LANGUAGE_SAMPLE_CHARS * 2].casefold())[:STOPWORD_SAMPLE_WORDS]
+    fraction of the model's cost; the statistical model decides the rest. ``words``: the text's
+    leading words, case-folded, when the caller has them already."""
+    if words is None:
+        words = _WORD.findall(text[: LANGUAGE_SAMPLE_CHARS * 2].casefold())
+    words = words[:STOPWORD_SAMPLE_WORDS]
     if len(words) < 5:
         return None
     index = _stopword_languages()
