@@ -16,12 +16,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pipeline.clean.lines import SENTENCE_END, WORD, line_keys, repeated_lines, split_lines
 from pipeline.clean.metadata import InvalidDate, parse_byline, parse_date
 from pipeline.clean.phrases import PhraseBook, phrase_book
-from pipeline.model import RemovedSegment, count_words
-
-WORD = re.compile(r"\w+")
-SENTENCE_END = tuple(".!?:;…\"'”’»)]。！？」』")
+from pipeline.model import RemovedSegment
 BULLET = re.compile(r"^[-•*·▪–]\s+")
 TAGS_LINE = re.compile(r"^(?:tags|topics|schlagworte|themen|mots-clés|etiquetas|tag|argomenti)\s*:\s*(?P<tags>.+)$", re.IGNORECASE)
 GLUED_CRUMB = re.compile(r"^(?:Home|Start|Accueil|Inicio)(?=[A-Z])")
@@ -29,8 +27,8 @@ MASTHEAD_CHROME = re.compile(r"^(?:[\w.-]+\.(?:com|net|org|co\.uk|de|fr|it|es|ex
 MENU_SEPARATORS = re.compile(r"\s+[|·•]\s+")
 BYLINE_START = re.compile(r"^(?:by|von|par|por|di|de|door)\s", re.IGNORECASE)
 CAPITALISED = re.compile(r"\b[A-ZÀ-Ý0-9]")
-REPEAT_SHINGLE = 4
 REPEAT_CONTAINMENT = 0.6
+REPEAT_MIN_SHINGLES = 8
 
 # Scores for the densest-run search over a whole page.
 LABELLED_PENALTY = 6
@@ -60,10 +58,6 @@ def line_key(line: str) -> str:
     return " ".join(WORD.findall(line.casefold()))
 
 
-def _shingles(tokens: list[str]) -> set[tuple[str, ...]]:
-    return set(zip(tokens, tokens[1:], tokens[2:], tokens[3:]))  # REPEAT_SHINGLE = 4 words
-
-
 def is_prose(line: str, words: int) -> bool:
     if GLUED_CRUMB.match(line):
         return False
@@ -74,12 +68,6 @@ def is_prose(line: str, words: int) -> bool:
     if words < 6 or not line.endswith(SENTENCE_END):
         return False
     return not _title_case(line, words)
-
-
-def _continues(previous: str, previous_words: int, line: str) -> bool:
-    """A line that carries on the previous one's sentence: it starts in lower case after a line
-    of some length that ended without closing punctuation."""
-    return previous_words >= 6 and line[0].islower() and not previous.endswith(SENTENCE_END) and not BULLET.match(line)
 
 
 def _title_case(line: str, words: int) -> bool:
@@ -98,21 +86,11 @@ def clean_text(
     """Clean flattened text. ``extracted``: the text is already an extractor's main content
     (keep everything not labelled); otherwise it is a whole page and the article is located."""
     book = book or phrase_book()
-    lines: list[str] = []
-    words: list[int] = []
-    for raw in text.replace("\u200b", "").splitlines():
-        if parts := raw.split():  # str.split also splits on no-break spaces
-            line = " ".join(parts)
-            if lines and _continues(lines[-1], words[-1], line):
-                # a hard-wrapped paragraph: the previous line broke mid-sentence
-                lines[-1] = f"{lines[-1]} {line}"
-                words[-1] += count_words(line, parts)
-                continue
-            lines.append(line)
-            words.append(count_words(line, parts))
+    lines, words = split_lines(text)
     count = len(lines)
-    folded = "\n".join(lines).casefold().split("\n")  # one call for the document; casefold adds no line breaks
-    keys = [" ".join(WORD.findall(line)) for line in folded]  # == line_key(line)
+    folded_text = "\n".join(lines).casefold()  # one call for the document; casefold adds no line breaks
+    folded = folded_text.split("\n")
+    keys = line_keys(folded_text)  # == [line_key(line) for line in lines]
     reason: list[str | None] = [None] * count
     prose = [is_prose(line, w) for line, w in zip(lines, words)]
     family = book.families(folded, words)
@@ -172,7 +150,9 @@ def clean_text(
 
     candidates = [i for i in range(count) if reason[i] is None and prose[i]]
     if not extracted:
-        _mark_repeated_text(keys, reason, candidates)
+        # Teasers and pasted summaries: prose lines whose 4-word shingles mostly appeared earlier.
+        for i in repeated_lines(keys, candidates, REPEAT_MIN_SHINGLES, REPEAT_CONTAINMENT):
+            reason[i] = "repeated_paragraph"
     if extracted:
         start, end = 0, count - 1
         while start < count and reason[start] is not None:
@@ -300,17 +280,6 @@ def _is_menu(line: str) -> bool:
         return False
     items = MENU_SEPARATORS.split(line)
     return len(items) >= 3 and all(len(item.split()) <= 3 for item in items)
-
-
-def _mark_repeated_text(keys: list[str], reason: list[str | None], candidates: list[int]) -> None:
-    """A prose line whose 4-word shingles mostly appeared earlier (teasers, pasted summaries)."""
-    seen: set[tuple[str, ...]] = set()
-    for i in candidates:
-        shingles = _shingles(keys[i].split())
-        if len(shingles) >= 8 and len(shingles & seen) / len(shingles) >= REPEAT_CONTAINMENT:
-            reason[i] = "repeated_paragraph"
-            continue
-        seen |= shingles
 
 
 def _outside_reason(line: str, before_body: bool) -> str:
