@@ -1,16 +1,22 @@
 """Boilerplate phrase families, compiled once from ``boilerplate_phrases.json``.
 
 Each kind of pattern of every family is joined into one alternation with a named group per
-family, so classifying a line costs one regex call per kind, not one per phrase.
+family, so classifying a line costs one regex call per kind, not one per phrase. Whole-line
+patterns are also split by the first character a line can start with: a line is tried only
+against the phrases that can begin with its first character, in their original order, so the
+answer is the one the whole alternation gives.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from re import _constants as sre
+from re import _parser as sre_parse
 
 PHRASES_FILE = Path(__file__).with_name("boilerplate_phrases.json")
 LINE_PATTERN_MAX_WORDS = 25
@@ -19,12 +25,129 @@ MISSING = object()
 STRIP = " \t-–—•*|·>»›"
 
 
+class FirstCharPatterns:
+    """``fullmatch`` of an alternation of named groups, tried only with the branches that can match
+    a string of its first character (when ASCII) and its length. The branches keep their order,
+    so the match is the one the whole alternation gives."""
+
+    def __init__(self, groups: dict[str, list[str]], flags: int = re.IGNORECASE):
+        self.whole = _join(groups, flags)
+        self.flags = flags
+        named = [(name, exprs) for name, exprs in groups.items() if exprs]
+        # (family index, family, phrase, ASCII characters it can start with, shortest and longest match)
+        self.phrases = [(n, name, expr, *_shape(expr, flags)) for n, (name, exprs) in enumerate(named) for expr in exprs]
+        self.tables: dict[str, tuple[list[int], list[re.Pattern | None]]] = {}
+        self.compiled: dict[tuple[int, ...], re.Pattern] = {}
+
+    def fullmatch(self, text: str) -> re.Match | None:
+        first = text[:1]
+        if not first.isascii():
+            first = ""  # no first-character filter, only the length one
+        table = self.tables.get(first)
+        if table is None:
+            table = self.tables[first] = self._table(first)  # compiled lazily: most characters never start a line
+        bounds, patterns = table
+        at = bisect_right(bounds, len(text))
+        pattern = patterns[at]
+        if pattern is None:
+            pattern = patterns[at] = self._compile(first, len(text))
+        return pattern.fullmatch(text)
+
+    def _possible(self, first: str, length: int) -> tuple[int, ...]:
+        return tuple(i for i, (_, _, _, starts, low, high) in enumerate(self.phrases) if (not first or first in starts) and low <= length <= high)
+
+    def _table(self, first: str) -> tuple[list[int], list[re.Pattern | None]]:
+        """Lengths where the set of possible phrases changes, and a pattern slot per interval."""
+        bounds = sorted({b for _, _, _, starts, low, high in self.phrases if not first or first in starts for b in (low, high + 1)})
+        return bounds, [None] * (len(bounds) + 1)
+
+    def _compile(self, first: str, length: int) -> re.Pattern:
+        possible = self._possible(first, length)
+        if (pattern := self.compiled.get(possible)) is None:
+            subset: dict[tuple[int, str], list[str]] = {}
+            for i in possible:
+                n, name, expr = self.phrases[i][:3]
+                subset.setdefault((n, name), []).append(expr)
+            # Group names keep their index in the whole pattern, so families stay recoverable and distinct.
+            parts = [f"(?P<{name}__{n}>{'|'.join(f'(?:{e})' for e in exprs)})" for (n, name), exprs in subset.items()]
+            pattern = self.compiled[possible] = re.compile("|".join(parts) or r"(?!x)x", self.flags)
+        return pattern
+
+
+ASCII = frozenset(map(chr, range(128)))
+CATEGORIES = {
+    sre.CATEGORY_DIGIT: r"\d", sre.CATEGORY_NOT_DIGIT: r"\D", sre.CATEGORY_SPACE: r"\s",
+    sre.CATEGORY_NOT_SPACE: r"\S", sre.CATEGORY_WORD: r"\w", sre.CATEGORY_NOT_WORD: r"\W",
+}
+
+
+def _shape(expr: str, flags: int) -> tuple[frozenset[str], int, int]:
+    """The ASCII characters a match of ``expr`` can start with (all of them when it can be empty)
+    and the shortest and longest match."""
+    parsed = sre_parse.parse(expr, flags)
+    first, nullable = _first_chars(parsed.data, flags)
+    low, high = parsed.getwidth()
+    return (ASCII if first is None or nullable else frozenset(first)), low, high
+
+
+def _first_chars(items, flags: int) -> tuple[set[str] | None, bool]:
+    """The ASCII characters a parsed pattern can start with (None: any) and whether it can match ''."""
+    found: set[str] = set()
+    for op, av in items:
+        first, nullable = _first_of(op, av, flags)
+        if first is None:
+            return None, False
+        found |= first
+        if not nullable:
+            return found, False
+    return found, True
+
+
+def _first_of(op, av, flags: int) -> tuple[set[str] | None, bool]:
+    if op is sre.LITERAL:
+        char = re.compile(re.escape(chr(av)), flags)
+        return {c for c in ASCII if char.fullmatch(c)}, False
+    if op is sre.IN:
+        parts = []
+        for kind, value in av:
+            if kind is sre.NEGATE:
+                parts.append("^")
+            elif kind is sre.LITERAL:
+                parts.append(re.escape(chr(value)))
+            elif kind is sre.RANGE:
+                parts.append(f"{re.escape(chr(value[0]))}-{re.escape(chr(value[1]))}")
+            elif kind is sre.CATEGORY and value in CATEGORIES:
+                parts.append(CATEGORIES[value])
+            else:
+                return None, False
+        members = re.compile(f"[{''.join(parts)}]", flags)
+        return {c for c in ASCII if members.fullmatch(c)}, False
+    if op is sre.SUBPATTERN:
+        return _first_chars(av[3], flags)
+    if op is sre.BRANCH:
+        union: set[str] = set()
+        any_nullable = False
+        for branch in av[1]:
+            first, nullable = _first_chars(branch, flags)
+            if first is None:
+                return None, False
+            union |= first
+            any_nullable |= nullable
+        return union, any_nullable
+    if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+        first, nullable = _first_chars(av[2], flags)
+        return first, nullable or av[0] == 0
+    if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):  # zero-width: the next item decides
+        return set(), True
+    return None, False
+
+
 @dataclass(frozen=True, slots=True)
 class PhraseBook:
-    line_pattern: re.Pattern
+    line_pattern: FirstCharPatterns
     contains_pattern: re.Pattern
-    list_header_pattern: re.Pattern
-    section_end_pattern: re.Pattern
+    list_header_pattern: FirstCharPatterns
+    section_end_pattern: FirstCharPatterns
     wire_agency_pattern: re.Pattern
     wire_agency_words: tuple[str, ...]
     contains_triggers: tuple[str, ...]
@@ -112,10 +235,10 @@ def phrase_book(path: str = str(PHRASES_FILE)) -> PhraseBook:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     families = data["families"]
     return PhraseBook(
-        line_pattern=_join({reason: spec.get("line", []) for reason, spec in families.items()}),
+        line_pattern=FirstCharPatterns({reason: spec.get("line", []) for reason, spec in families.items()}),
         contains_pattern=_join({reason: spec.get("contains", []) for reason, spec in families.items()}),
-        list_header_pattern=_join(data["list_headers"]),
-        section_end_pattern=_join(data["section_ends"]),
+        list_header_pattern=FirstCharPatterns(data["list_headers"]),
+        section_end_pattern=FirstCharPatterns(data["section_ends"]),
         wire_agency_pattern=_join(data["wire_agencies"], flags=0),
         wire_agency_words=_leading_words(expr for exprs in data["wire_agencies"].values() for expr in exprs),
         contains_triggers=tuple(data["contains_triggers"]),
