@@ -14,7 +14,7 @@ from pipeline.clean.html import extract_html
 from pipeline.clean.metadata import STOPWORD_SAMPLE_WORDS, InvalidDate, clean_authors, detect_language, detect_wire_agency, parse_iso_datetime
 from pipeline.clean.phrases import phrase_book
 from pipeline.clean.text import WORD, clean_text, line_key
-from pipeline.model import Article, DocumentError, RawDocument, count_words
+from pipeline.model import Article, DocumentError, RawDocument
 
 __all__ = ["article_id_for", "canonical_url", "clean_document", "content_hash", "line_key"]
 
@@ -125,7 +125,7 @@ def _clean(raw: RawDocument, min_body_words: int, site_boilerplate: frozenset[st
         language, summary = extraction.language, extraction.summary
         credits = extraction.credits
     result = clean_text(text, title_hint=title_hint, site_boilerplate=site_boilerplate, book=book, extracted=fmt == "html")
-    body_words = count_words(result.body)
+    body_words = result.body_words
     if body_words and not result.prose_words:
         raise DocumentError("no_article_text", f"{body_words} words but no line of running prose: headlines or links, not an article")
     if body_words < min_body_words:

@@ -154,6 +154,8 @@ def clean_authors(candidates) -> list[str]:
 
 def detect_wire_agency(book: PhraseBook, dateline_lines: list[str], credit_lines: list[str]) -> str | None:
     """The agency named by a dateline ('TOKYO (AP) —') in the first paragraphs, else by a credit line."""
+    if not book.may_name_agency("\n".join(dateline_lines + credit_lines)):
+        return None
     for lines in (dateline_lines, credit_lines):
         for line in lines:
             if agency := book.wire_agency(line):

@@ -170,7 +170,8 @@ class PhraseBook:
             reason = self.memo.get(key, MISSING)
             if reason is MISSING:
                 match = self.line_pattern.fullmatch(folded)
-                reason = _family(match) if match else self._contains(folded, count, self.contains_triggers)
+                # The document's triggers: any trigger in this line is in the document.
+                reason = _family(match) if match else self._contains(folded, count, triggers)
                 self._remember(key, reason)
             out.append(reason)
         return out
@@ -185,8 +186,12 @@ class PhraseBook:
             self.memo.clear()
         self.memo[key] = value
 
+    def may_name_agency(self, text: str) -> bool:
+        """Whether the text holds the first word of any agency pattern (every match contains one)."""
+        return any(word in text for word in self.wire_agency_words)
+
     def wire_agency(self, line: str) -> str | None:
-        if not any(word in line for word in self.wire_agency_words):
+        if not self.may_name_agency(line):
             return None
         match = self.wire_agency_pattern.search(line)
         return _family(match) if match else None

@@ -50,6 +50,7 @@ class TextResult:
     highlights: list[str] = field(default_factory=list)
     dateline_lines: list[str] = field(default_factory=list)
     prose_words: int = 0  # words of the body in lines of running prose (not headlines or labels)
+    body_words: int = 0  # words of the body (count_words per line)
     body_key: str = ""  # the body's words, case-folded, one space apart (what content_hash hashes)
 
 
@@ -105,6 +106,7 @@ def clean_text(
 
     result = TextResult(title=title_hint or (lines[title_index] if title_index is not None else None), body="", removed=[])
     seen: set[str] = set()
+    dates: dict[int, object] = {}  # line -> parse_date's answer (a datetime, None or the InvalidDate raised)
     inherited: str | None = None
     list_headers: set[int] = set()
     section_end = count
@@ -137,7 +139,7 @@ def clean_text(
         elif w <= 16 and BYLINE_START.match(line) and (authors := parse_byline(line)) is not None:
             result.authors = result.authors or authors
             reason[i] = "byline"
-        elif w <= 14 and _is_date_line(line):
+        elif w <= 14 and _is_date_line(line, dates, i):
             reason[i] = "dateline"
         elif inherited and not (prose[i] and w >= 8 and line.endswith(SENTENCE_END)):
             reason[i] = inherited
@@ -163,7 +165,7 @@ def clean_text(
     while start <= end and (reason[start] is not None or BULLET.match(lines[start])):
         start += 1
     header_end = min(count, start + 3)
-    _read_dates(lines, reason, words, result, title_index if title_index is not None else -1, header_end)
+    _read_dates(lines, reason, words, result, title_index if title_index is not None else -1, header_end, dates)
 
     body_lines: list[str] = []
     for i, line in enumerate(lines):
@@ -174,6 +176,7 @@ def clean_text(
             reason[i] = _outside_reason(line, i < start)
         if reason[i] is None:
             body_lines.append(line)
+            result.body_words += words[i]
             result.prose_words += words[i] if prose[i] else 0
         elif reason[i] != "title":
             result.removed.append(RemovedSegment(position=i, text=line, reason=reason[i]))
@@ -225,15 +228,14 @@ def _teaser_neighbour(i: int, reason, prose, limit: int) -> bool:
     return not 0 <= i < limit or not (reason[i] is None and prose[i])
 
 
-def _read_dates(lines, reason, words, result: TextResult, title_index: int, header_end: int) -> None:
+def _read_dates(lines, reason, words, result: TextResult, title_index: int, header_end: int, dates: dict) -> None:
     """The publication date is a date line near the headline; dates elsewhere on a page (comments,
     teasers) are neither the article's date nor a reason to reject it."""
     for i in range(max(0, title_index - 3), header_end):
         if reason[i] == "dateline" or (reason[i] is None and words[i] <= 14):
-            try:
-                parsed = parse_date(lines[i])
-            except InvalidDate as exc:
-                result.date_error = result.date_error or str(exc)
+            parsed = _parsed_date(lines[i], dates, i)
+            if isinstance(parsed, InvalidDate):
+                result.date_error = result.date_error or str(parsed)
                 reason[i] = "dateline"
                 continue
             if parsed is not None:
@@ -267,11 +269,22 @@ def _headline_like(line: str, words: int, family: str | None, book: PhraseBook) 
     return not line.endswith(("...", "…"))
 
 
-def _is_date_line(line: str) -> bool:
+def _parsed_date(line: str, dates: dict | None = None, index: int = -1):
+    """parse_date's answer for a line: a datetime, None, or the InvalidDate it raised (kept per
+    document, since the header's date lines are read twice: to label them and to date the article)."""
+    if dates is not None and index in dates:
+        return dates[index]
     try:
-        return parse_date(line) is not None
-    except InvalidDate:
-        return True
+        parsed = parse_date(line)
+    except InvalidDate as exc:
+        parsed = exc
+    if dates is not None:
+        dates[index] = parsed
+    return parsed
+
+
+def _is_date_line(line: str, dates: dict | None = None, index: int = -1) -> bool:
+    return _parsed_date(line, dates, index) is not None
 
 
 def _is_menu(line: str) -> bool:
