@@ -4,6 +4,8 @@
  *              joined) and their word counts.
  * line_keys:   case-folded lines to their keys (the words, one space apart).
  * repeated_lines: lines whose 4-word shingles mostly appeared in earlier lines.
+ * needles / find_needles: which of many strings occur in which line of a text, in one pass
+ *              (Aho-Corasick).
  *
  * pipeline/clean/lines.py holds the same functions in Python: the reference (a test checks that
  * both agree) and the fallback when this module is not built.
@@ -385,9 +387,190 @@ fail:
     return NULL;
 }
 
+/* Aho-Corasick over code points: a trie of the needles with failure links; one pass over a
+ * text finds every needle on every line. */
+typedef struct {
+    Py_UCS4 ch;
+    int32_t to;
+} Edge;
+
+typedef struct {
+    Edge *edges;
+    int32_t count, capacity;
+    int32_t fail;   /* longest proper suffix that is a trie node */
+    int32_t needle; /* needle ending here, or -1 */
+    int32_t output; /* nearest node on the failure chain where a needle ends, or 0 */
+} Node;
+
+typedef struct {
+    Node *nodes;
+    int32_t count, capacity;
+    int32_t root_ascii[128]; /* transitions from the root for ASCII (0: stay at the root) */
+    Py_ssize_t needles;
+} Automaton;
+
+#define AUTOMATON_NAME "pipeline.clean._lines.Automaton"
+
+static void automaton_free(Automaton *a) {
+    if (!a) return;
+    for (int32_t k = 0; k < a->count; k++) PyMem_Free(a->nodes[k].edges);
+    PyMem_Free(a->nodes);
+    PyMem_Free(a);
+}
+
+static void automaton_capsule_free(PyObject *capsule) { automaton_free(PyCapsule_GetPointer(capsule, AUTOMATON_NAME)); }
+
+static int32_t child_of(const Node *node, Py_UCS4 ch) {
+    for (int32_t k = 0; k < node->count; k++)
+        if (node->edges[k].ch == ch) return node->edges[k].to;
+    return 0;
+}
+
+static int32_t add_node(Automaton *a) {
+    if (a->count == a->capacity) {
+        int32_t capacity = a->capacity ? a->capacity * 2 : 64;
+        Node *nodes = PyMem_Realloc(a->nodes, (size_t)capacity * sizeof(Node));
+        if (!nodes) return -1;
+        a->nodes = nodes;
+        a->capacity = capacity;
+    }
+    Node *node = &a->nodes[a->count];
+    memset(node, 0, sizeof(Node));
+    node->needle = -1;
+    return a->count++;
+}
+
+static int add_edge(Automaton *a, int32_t from, Py_UCS4 ch, int32_t to) {
+    Node *node = &a->nodes[from];
+    if (node->count == node->capacity) {
+        int32_t capacity = node->capacity ? node->capacity * 2 : 2;
+        Edge *edges = PyMem_Realloc(node->edges, (size_t)capacity * sizeof(Edge));
+        if (!edges) return -1;
+        node->edges = edges;
+        node->capacity = capacity;
+    }
+    node->edges[node->count++] = (Edge){ch, to};
+    return 0;
+}
+
+static PyObject *needles(PyObject *self, PyObject *args) {
+    PyObject *list;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &list)) return NULL;
+    Automaton *a = PyMem_Calloc(1, sizeof(Automaton));
+    int32_t *queue = NULL;
+    if (!a || add_node(a) < 0) goto nomemory;
+    a->needles = PyList_GET_SIZE(list);
+    for (Py_ssize_t i = 0; i < a->needles; i++) {
+        PyObject *needle = PyList_GET_ITEM(list, i);
+        if (!PyUnicode_Check(needle) || PyUnicode_GET_LENGTH(needle) == 0) {
+            PyErr_SetString(PyExc_ValueError, "needles must be non-empty str");
+            goto fail;
+        }
+        int kind = PyUnicode_KIND(needle);
+        const void *data = PyUnicode_DATA(needle);
+        int32_t at = 0;
+        for (Py_ssize_t k = 0; k < PyUnicode_GET_LENGTH(needle); k++) {
+            Py_UCS4 ch = PyUnicode_READ(kind, data, k);
+            if (ch == '\n') {
+                PyErr_SetString(PyExc_ValueError, "needles must not contain line breaks");
+                goto fail;
+            }
+            int32_t next = child_of(&a->nodes[at], ch);
+            if (!next) {
+                if ((next = add_node(a)) < 0 || add_edge(a, at, ch, next) < 0) goto nomemory;
+            }
+            at = next;
+        }
+        if (a->nodes[at].needle >= 0) {
+            PyErr_SetString(PyExc_ValueError, "needles must be distinct");
+            goto fail;
+        }
+        a->nodes[at].needle = (int32_t)i;
+    }
+    /* Failure and output links, breadth first. */
+    queue = PyMem_Malloc((size_t)a->count * sizeof(int32_t));
+    if (!queue) goto nomemory;
+    int32_t head = 0, tail = 0;
+    for (int32_t k = 0; k < a->nodes[0].count; k++) {
+        Edge e = a->nodes[0].edges[k];
+        a->nodes[e.to].fail = 0;
+        queue[tail++] = e.to;
+        if (e.ch < 128) a->root_ascii[e.ch] = e.to;
+    }
+    while (head < tail) {
+        int32_t at = queue[head++];
+        for (int32_t k = 0; k < a->nodes[at].count; k++) {
+            Edge e = a->nodes[at].edges[k];
+            int32_t f = a->nodes[at].fail, next;
+            while (!(next = child_of(&a->nodes[f], e.ch)) && f) f = a->nodes[f].fail;
+            a->nodes[e.to].fail = next;
+            a->nodes[e.to].output = a->nodes[next].needle >= 0 ? next : a->nodes[next].output;
+            queue[tail++] = e.to;
+        }
+    }
+    PyMem_Free(queue);
+    PyObject *capsule = PyCapsule_New(a, AUTOMATON_NAME, automaton_capsule_free);
+    if (!capsule) automaton_free(a);
+    return capsule;
+nomemory:
+    PyErr_NoMemory();
+fail:
+    PyMem_Free(queue);
+    automaton_free(a);
+    return NULL;
+}
+
+static PyObject *find_needles(PyObject *self, PyObject *args) {
+    PyObject *capsule, *text;
+    if (!PyArg_ParseTuple(args, "OU", &capsule, &text)) return NULL;
+    Automaton *a = PyCapsule_GetPointer(capsule, AUTOMATON_NAME);
+    if (!a) return NULL;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), line = 0;
+    Py_ssize_t *last_line = PyMem_Malloc((size_t)(a->needles + 1) * sizeof(Py_ssize_t));
+    PyObject *found = PyList_New(0);
+    if (!last_line || !found) {
+        PyMem_Free(last_line);
+        Py_XDECREF(found);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t k = 0; k < a->needles; k++) last_line[k] = -1;
+    const Node *nodes = a->nodes;
+    int32_t state = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (ch == '\n') {
+            line++;
+            state = 0;
+            continue;
+        }
+        int32_t next;
+        while (!(next = (state == 0 && ch < 128) ? a->root_ascii[ch] : child_of(&nodes[state], ch)) && state) state = nodes[state].fail;
+        state = next;
+        for (int32_t out = nodes[state].needle >= 0 ? state : nodes[state].output; out; out = nodes[out].output) {
+            int32_t needle = nodes[out].needle;
+            if (last_line[needle] == line) continue; /* once per line */
+            last_line[needle] = line;
+            PyObject *pair = Py_BuildValue("(nn)", line, (Py_ssize_t)needle);
+            int failed = !pair || PyList_Append(found, pair) < 0;
+            Py_XDECREF(pair);
+            if (failed) {
+                PyMem_Free(last_line);
+                Py_DECREF(found);
+                return NULL;
+            }
+        }
+    }
+    PyMem_Free(last_line);
+    return found;
+}
+
 static PyMethodDef METHODS[] = {
     {"split_lines", split_lines, METH_VARARGS, "Non-empty lines, spacing normalised and hard wraps joined, with their word counts."},
     {"line_keys", line_keys, METH_VARARGS, "Keys of '\\n'-separated case-folded lines: their words, one space apart."},
+    {"needles", needles, METH_VARARGS, "An automaton that finds the given distinct strings (for find_needles)."},
+    {"find_needles", find_needles, METH_VARARGS, "(line, needle index) for every needle on every line of a text (lines end at \\n), once per line."},
     {"repeated_lines", repeated_lines, METH_VARARGS, "Candidate lines whose 4-word shingles mostly appeared in earlier candidates."},
     {NULL, NULL, 0, NULL},
 };

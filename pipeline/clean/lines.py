@@ -57,6 +57,11 @@ def repeated_lines_reference(keys: list[str], candidates: list[int], min_shingle
     return marked
 
 
+def find_needles_reference(needles: list[str], text: str) -> list[tuple[int, int]]:
+    """(line, needle index) for every needle on every line of a text (lines end at '\\n')."""
+    return [(i, k) for i, line in enumerate(text.split("\n")) for k, needle in enumerate(needles) if needle in line]
+
+
 split_lines = _lines.split_lines if _lines else split_lines_reference
 line_keys = _lines.line_keys if _lines else line_keys_reference
 repeated_lines = _lines.repeated_lines if _lines else repeated_lines_reference

@@ -18,6 +18,8 @@ from pathlib import Path
 from re import _constants as sre
 from re import _parser as sre_parse
 
+from pipeline.clean.lines import _lines, find_needles_reference
+
 PHRASES_FILE = Path(__file__).with_name("boilerplate_phrases.json")
 LINE_PATTERN_MAX_WORDS = 25
 MEMO_LIMIT = 200_000
@@ -28,41 +30,57 @@ STRIP = " \t-–—•*|·>»›"
 class FirstCharPatterns:
     """``fullmatch`` of an alternation of named groups, tried only with the branches that can match
     a string of its first character (when ASCII) and its length. The branches keep their order,
-    so the match is the one the whole alternation gives."""
+    so the match is the one the whole alternation gives.
 
-    def __init__(self, groups: dict[str, list[str]], flags: int = re.IGNORECASE):
+    ``gated``: a phrase that can start with any character ('.{0,120}all rights reserved') is
+    costly on every line; it gets a gate, the set of strings one of which each of its matches
+    contains, and the caller says which gates a line opens (``find_gates``)."""
+
+    def __init__(self, groups: dict[str, list[str]], flags: int = re.IGNORECASE, gated: bool = False):
         self.whole = _join(groups, flags)
         self.flags = flags
         named = [(name, exprs) for name, exprs in groups.items() if exprs]
-        # (family index, family, phrase, ASCII characters it can start with, shortest and longest match)
-        self.phrases = [(n, name, expr, *_shape(expr, flags)) for n, (name, exprs) in enumerate(named) for expr in exprs]
-        self.tables: dict[str, tuple[list[int], list[re.Pattern | None]]] = {}
+        # (family index, family, phrase, ASCII characters it can start with, shortest and longest match, gate bit)
+        self.phrases: list[tuple] = []
+        self.gate_literals: dict[int, frozenset[str]] = {}  # gate bit -> its strings
+        for n, (name, exprs) in enumerate(named):
+            for expr in exprs:
+                starts, low, high = _shape(expr, flags)
+                literals = _required_literals(sre_parse.parse(expr, flags).data) if gated and starts == ASCII else None
+                bit = 1 << len(self.gate_literals) if literals else 0
+                if bit:
+                    self.gate_literals[bit] = literals
+                self.phrases.append((n, name, expr, starts, low, high, bit))
+        self.all_gates = (1 << len(self.gate_literals)) - 1
+        self.tables: dict[tuple[str, int], tuple[list[int], list[re.Pattern | None]]] = {}
         self.compiled: dict[tuple[int, ...], re.Pattern] = {}
 
-    def fullmatch(self, text: str) -> re.Match | None:
+    def fullmatch(self, text: str, gates: int = -1) -> re.Match | None:
+        """``gates``: the gates the text opens (all by default)."""
         first = text[:1]
         if not first.isascii():
             first = ""  # no first-character filter, only the length one
-        table = self.tables.get(first)
+        gates &= self.all_gates
+        table = self.tables.get((first, gates))
         if table is None:
-            table = self.tables[first] = self._table(first)  # compiled lazily: most characters never start a line
+            table = self.tables[first, gates] = self._table(first, gates)  # compiled lazily: most never occur
         bounds, patterns = table
         at = bisect_right(bounds, len(text))
         pattern = patterns[at]
         if pattern is None:
-            pattern = patterns[at] = self._compile(first, len(text))
+            pattern = patterns[at] = self._compile(first, len(text), gates)
         return pattern.fullmatch(text)
 
-    def _possible(self, first: str, length: int) -> tuple[int, ...]:
-        return tuple(i for i, (_, _, _, starts, low, high) in enumerate(self.phrases) if (not first or first in starts) and low <= length <= high)
+    def _candidates(self, first: str, gates: int):
+        return ((i, phrase) for i, phrase in enumerate(self.phrases) if (not first or first in phrase[3]) and (not phrase[6] or phrase[6] & gates))
 
-    def _table(self, first: str) -> tuple[list[int], list[re.Pattern | None]]:
+    def _table(self, first: str, gates: int) -> tuple[list[int], list[re.Pattern | None]]:
         """Lengths where the set of possible phrases changes, and a pattern slot per interval."""
-        bounds = sorted({b for _, _, _, starts, low, high in self.phrases if not first or first in starts for b in (low, high + 1)})
+        bounds = sorted({b for _, phrase in self._candidates(first, gates) for b in (phrase[4], phrase[5] + 1)})
         return bounds, [None] * (len(bounds) + 1)
 
-    def _compile(self, first: str, length: int) -> re.Pattern:
-        possible = self._possible(first, length)
+    def _compile(self, first: str, length: int, gates: int) -> re.Pattern:
+        possible = tuple(i for i, phrase in self._candidates(first, gates) if phrase[4] <= length <= phrase[5])
         if (pattern := self.compiled.get(possible)) is None:
             subset: dict[tuple[int, str], list[str]] = {}
             for i in possible:
@@ -142,6 +160,75 @@ def _first_of(op, av, flags: int) -> tuple[set[str] | None, bool]:
     return None, False
 
 
+class Needles:
+    """The trigger words and gate strings of a phrase book, found per line in one pass."""
+
+    def __init__(self, triggers: tuple[str, ...], gates: dict[int, frozenset[str]]):
+        for trigger in triggers:
+            if trigger != trigger.strip(STRIP) or "\n" in trigger:
+                raise ValueError(f"trigger {trigger!r} must not start or end with {STRIP!r}")  # lines are stripped
+        meaning: dict[str, list] = {}
+        for trigger in triggers:
+            meaning.setdefault(trigger, [False, 0])[0] = True
+        for bit, strings in gates.items():
+            for string in strings:
+                meaning.setdefault(string, [False, 0])[1] |= bit
+        self.strings = list(meaning)
+        self.meaning = [tuple(meaning[string]) for string in self.strings]
+        self.automaton = _lines.needles(self.strings) if _lines else None
+
+    def find(self, text: str) -> tuple[set[int], dict[int, int]]:
+        """Lines (of text split at '\\n') holding a trigger, and the gates each line opens."""
+        hits = _lines.find_needles(self.automaton, text) if self.automaton is not None else find_needles_reference(self.strings, text)
+        triggered: set[int] = set()
+        gates: dict[int, int] = {}
+        for line, needle in hits:
+            trigger, bits = self.meaning[needle]
+            if trigger:
+                triggered.add(line)
+            if bits:
+                gates[line] = gates.get(line, 0) | bits
+        return triggered, gates
+
+
+REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
+NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+# Non-ASCII characters that match an ASCII letter when case is ignored and survive casefold():
+# a line holding one opens every gate (its literals might be spelt with it).
+ASCII_LOOKALIKES = "ı"
+
+
+def _required_literals(items) -> frozenset[str] | None:
+    """Strings one of which every match of a parsed pattern contains (ASCII pieces in lower case,
+    to look for in case-folded text), or None when there are none."""
+    candidates: list[set[str]] = []
+    run: list[str] = []
+    for op, av in [*items, (None, None)]:
+        if op is sre.LITERAL:
+            run.append(chr(av))
+            continue
+        if run:
+            candidates.append({"".join(run)})
+            run = []
+        inner = None
+        if op is sre.SUBPATTERN:
+            inner = _required_literals(av[3])
+        elif op is sre.BRANCH:
+            branches = [_required_literals(branch) for branch in av[1]]
+            inner = frozenset().union(*branches) if all(branches) else None
+        elif op in REPEATS and av[0] >= 1:
+            inner = _required_literals(av[2])
+        if inner:
+            candidates.append(set(inner))
+    usable = []
+    for strings in candidates:
+        pieces = {max(NON_ASCII.split(string), key=len).lower() for string in strings}
+        if "" not in pieces:
+            usable.append(frozenset(pieces))
+    # The best set is the one whose shortest string is longest: it occurs least by chance.
+    return max(usable, key=lambda pieces: (min(map(len, pieces)), -len(pieces)), default=None)
+
+
 @dataclass(frozen=True, slots=True)
 class PhraseBook:
     line_pattern: FirstCharPatterns
@@ -152,32 +239,37 @@ class PhraseBook:
     wire_agency_words: tuple[str, ...]
     contains_triggers: tuple[str, ...]
     max_words: int
+    needles: Needles
     # Short lines (menus, labels, widgets) recur across the pages of a site: classify each once.
     memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
-    def families(self, folded_lines: list[str], words: list[int]) -> list[str | None]:
+    def families(self, folded_lines: list[str], words: list[int], folded_text: str | None = None) -> list[str | None]:
         """The boilerplate family of every line of a document (or None), given its case-folded
-        lines; the trigger words of 'contains' patterns are looked for once in the whole document."""
-        whole = "\n".join(folded_lines)
-        triggers = [t for t in self.contains_triggers if t in whole]
+        lines (and the same lines joined by '\\n'). The strings that phrases need (the trigger
+        words of 'contains' patterns, the gates of whole-line ones) are found in one pass."""
+        whole = "\n".join(folded_lines) if folded_text is None else folded_text
+        triggered, gates = self.needles.find(whole)
+        if ASCII_LOOKALIKES[0] in whole:
+            for i, line in enumerate(folded_lines):
+                if any(c in line for c in ASCII_LOOKALIKES):
+                    gates[i] = -1
         out: list[str | None] = []
-        for line, count in zip(folded_lines, words):
+        for i, (line, count) in enumerate(zip(folded_lines, words)):
             folded = line.strip(STRIP)
             if count > LINE_PATTERN_MAX_WORDS:
-                out.append(self._contains(folded, count, triggers))
+                out.append(self._contains(folded, count, i in triggered))
                 continue
             key = ("line", folded)
             reason = self.memo.get(key, MISSING)
             if reason is MISSING:
-                match = self.line_pattern.fullmatch(folded)
-                # The document's triggers: any trigger in this line is in the document.
-                reason = _family(match) if match else self._contains(folded, count, triggers)
+                match = self.line_pattern.fullmatch(folded, gates.get(i, 0))
+                reason = _family(match) if match else self._contains(folded, count, i in triggered)
                 self._remember(key, reason)
             out.append(reason)
         return out
 
-    def _contains(self, folded: str, words: int, triggers) -> str | None:
-        if words <= self.max_words and triggers and any(t in folded for t in triggers) and (match := self.contains_pattern.search(folded)):
+    def _contains(self, folded: str, words: int, triggered: bool) -> str | None:
+        if words <= self.max_words and triggered and (match := self.contains_pattern.search(folded)):
             return _family(match)
         return None
 
@@ -239,8 +331,9 @@ def _leading_words(exprs) -> tuple[str, ...]:
 def phrase_book(path: str = str(PHRASES_FILE)) -> PhraseBook:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     families = data["families"]
+    line_pattern = FirstCharPatterns({reason: spec.get("line", []) for reason, spec in families.items()}, gated=True)
     return PhraseBook(
-        line_pattern=FirstCharPatterns({reason: spec.get("line", []) for reason, spec in families.items()}),
+        line_pattern=line_pattern,
         contains_pattern=_join({reason: spec.get("contains", []) for reason, spec in families.items()}),
         list_header_pattern=FirstCharPatterns(data["list_headers"]),
         section_end_pattern=FirstCharPatterns(data["section_ends"]),
@@ -248,4 +341,5 @@ def phrase_book(path: str = str(PHRASES_FILE)) -> PhraseBook:
         wire_agency_words=_leading_words(expr for exprs in data["wire_agencies"].values() for expr in exprs),
         contains_triggers=tuple(data["contains_triggers"]),
         max_words=int(data["max_words"]),
+        needles=Needles(tuple(data["contains_triggers"]), line_pattern.gate_literals),
     )

@@ -94,7 +94,7 @@ def clean_text(
     keys = line_keys(folded_text)  # == [line_key(line) for line in lines]
     reason: list[str | None] = [None] * count
     prose = [is_prose(line, w) for line, w in zip(lines, words)]
-    family = book.families(folded, words)
+    family = book.families(folded, words, folded_text)
 
     title_key = line_key(title_hint) if title_hint else None
     title_index = None

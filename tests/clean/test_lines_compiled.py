@@ -83,3 +83,13 @@ def test_bad_arguments_raise():
         lines._lines.repeated_lines(["a b c d"], [3], 8, 0.6)
     with pytest.raises(TypeError):
         lines._lines.split_lines(b"bytes")
+
+
+def test_find_needles_agrees_on_random_needles_and_texts():
+    rng = random.Random(5)
+    for _ in range(300):
+        needles = sorted({"".join(rng.choices("abé日", k=rng.randrange(1, 5))) for _ in range(rng.randrange(1, 12))})
+        automaton = lines._lines.needles(needles)
+        for _ in range(5):
+            text = "".join(rng.choices("abé日\n", k=rng.randrange(0, 60)))
+            assert sorted(lines._lines.find_needles(automaton, text)) == sorted(lines.find_needles_reference(needles, text)), (needles, text)
