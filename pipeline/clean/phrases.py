@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -29,67 +28,55 @@ STRIP = " \t-–—•*|·>»›"
 
 class FirstCharPatterns:
     """``fullmatch`` of an alternation of named groups, tried only with the branches that can match
-    a string of its first character (when ASCII) and its length. The branches keep their order,
-    so the match is the one the whole alternation gives.
+    a string's first character (when ASCII). The branches keep their order, so the match is the
+    one the whole alternation gives.
 
     ``gated``: a phrase that can start with any character ('.{0,120}all rights reserved') is
     costly on every line; it gets a gate, the set of strings one of which each of its matches
-    contains, and the caller says which gates a line opens (``find_gates``)."""
+    contains, and the caller says which gates a line opens (the lines holding those strings)."""
 
     def __init__(self, groups: dict[str, list[str]], flags: int = re.IGNORECASE, gated: bool = False):
         self.whole = _join(groups, flags)
         self.flags = flags
         named = [(name, exprs) for name, exprs in groups.items() if exprs]
-        # (family index, family, phrase, ASCII characters it can start with, shortest and longest match, gate bit)
+        # (family index, family, phrase, ASCII characters it can start with, gate bit)
         self.phrases: list[tuple] = []
         self.gate_literals: dict[int, frozenset[str]] = {}  # gate bit -> its strings
         for n, (name, exprs) in enumerate(named):
             for expr in exprs:
-                starts, low, high = _shape(expr, flags)
-                literals = _required_literals(sre_parse.parse(expr, flags).data) if gated and starts == ASCII else None
+                parsed = sre_parse.parse(expr, flags).data
+                starts = _ascii_starts(parsed, flags)
+                literals = _required_literals(parsed) if gated and starts == ASCII else None
                 bit = 1 << len(self.gate_literals) if literals else 0
                 if bit:
                     self.gate_literals[bit] = literals
-                self.phrases.append((n, name, expr, starts, low, high, bit))
+                self.phrases.append((n, name, expr, starts, bit))
         self.all_gates = (1 << len(self.gate_literals)) - 1
-        self.tables: dict[tuple[str, int], tuple[list[int], list[re.Pattern | None]]] = {}
-        self.compiled: dict[tuple[int, ...], re.Pattern] = {}
+        self.patterns: dict[tuple[str, int], re.Pattern] = {}  # (first character, open gates) -> pattern
 
     def fullmatch(self, text: str, gates: int = -1) -> re.Match | None:
         """``gates``: the gates the text opens (all by default)."""
         first = text[:1]
         if not first.isascii():
-            first = ""  # no first-character filter, only the length one
-        gates &= self.all_gates
-        table = self.tables.get((first, gates))
-        if table is None:
-            table = self.tables[first, gates] = self._table(first, gates)  # compiled lazily: most never occur
-        bounds, patterns = table
-        at = bisect_right(bounds, len(text))
-        pattern = patterns[at]
+            first = ""  # no first-character filter
+        key = (first, gates & self.all_gates)
+        pattern = self.patterns.get(key)
         if pattern is None:
-            pattern = patterns[at] = self._compile(first, len(text), gates)
+            pattern = self.patterns[key] = self._compile(*key)  # lazily: most keys never occur
         return pattern.fullmatch(text)
 
     def _candidates(self, first: str, gates: int):
-        return ((i, phrase) for i, phrase in enumerate(self.phrases) if (not first or first in phrase[3]) and (not phrase[6] or phrase[6] & gates))
+        return (i for i, phrase in enumerate(self.phrases) if (not first or first in phrase[3]) and (not phrase[4] or phrase[4] & gates))
 
-    def _table(self, first: str, gates: int) -> tuple[list[int], list[re.Pattern | None]]:
-        """Lengths where the set of possible phrases changes, and a pattern slot per interval."""
-        bounds = sorted({b for _, phrase in self._candidates(first, gates) for b in (phrase[4], phrase[5] + 1)})
-        return bounds, [None] * (len(bounds) + 1)
-
-    def _compile(self, first: str, length: int, gates: int) -> re.Pattern:
-        possible = tuple(i for i, phrase in self._candidates(first, gates) if phrase[4] <= length <= phrase[5])
-        if (pattern := self.compiled.get(possible)) is None:
-            subset: dict[tuple[int, str], list[str]] = {}
-            for i in possible:
-                n, name, expr = self.phrases[i][:3]
-                subset.setdefault((n, name), []).append(expr)
-            # Group names keep their index in the whole pattern, so families stay recoverable and distinct.
-            parts = [f"(?P<{name}__{n}>{'|'.join(f'(?:{e})' for e in exprs)})" for (n, name), exprs in subset.items()]
-            pattern = self.compiled[possible] = re.compile("|".join(parts) or r"(?!x)x", self.flags)
-        return pattern
+    def _compile(self, first: str, gates: int) -> re.Pattern:
+        possible = list(self._candidates(first, gates))
+        subset: dict[tuple[int, str], list[str]] = {}
+        for i in possible:
+            n, name, expr = self.phrases[i][:3]
+            subset.setdefault((n, name), []).append(expr)
+        # Group names keep their index in the whole pattern, so families stay recoverable and distinct.
+        parts = [f"(?P<{name}__{n}>{'|'.join(f'(?:{e})' for e in exprs)})" for (n, name), exprs in subset.items()]
+        return re.compile("|".join(parts) or r"(?!x)x", self.flags)
 
 
 ASCII = frozenset(map(chr, range(128)))
@@ -99,13 +86,10 @@ CATEGORIES = {
 }
 
 
-def _shape(expr: str, flags: int) -> tuple[frozenset[str], int, int]:
-    """The ASCII characters a match of ``expr`` can start with (all of them when it can be empty)
-    and the shortest and longest match."""
-    parsed = sre_parse.parse(expr, flags)
-    first, nullable = _first_chars(parsed.data, flags)
-    low, high = parsed.getwidth()
-    return (ASCII if first is None or nullable else frozenset(first)), low, high
+def _ascii_starts(parsed, flags: int) -> frozenset[str]:
+    """The ASCII characters a match of a parsed pattern can start with (all when it can be empty)."""
+    first, nullable = _first_chars(parsed, flags)
+    return ASCII if first is None or nullable else frozenset(first)
 
 
 def _first_chars(items, flags: int) -> tuple[set[str] | None, bool]:
