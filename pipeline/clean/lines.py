@@ -44,7 +44,8 @@ def line_keys_reference(folded: str) -> list[str]:
 
 def repeated_lines_reference(keys: list[str], candidates: list[int], min_shingles: int, containment: float) -> list[int]:
     """Candidates (in order) whose distinct 4-word shingles number at least ``min_shingles`` and
-    were at least ``containment`` seen in earlier candidates that were not marked themselves."""
+    were at least ``containment`` seen in earlier candidates that were not marked themselves.
+    ``keys`` are line_keys' output (words one space apart); candidates index into them."""
     seen: set[tuple[str, ...]] = set()
     marked = []
     for i in candidates:

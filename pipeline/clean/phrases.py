@@ -23,6 +23,7 @@ PHRASES_FILE = Path(__file__).with_name("boilerplate_phrases.json")
 LINE_PATTERN_MAX_WORDS = 25
 MEMO_LIMIT = 200_000
 MISSING = object()
+PATTERN_CACHE_LIMIT = 2048  # compiled (first character, open gates) patterns kept
 STRIP = " \t-–—•*|·>»›"
 
 
@@ -38,15 +39,17 @@ class FirstCharPatterns:
     def __init__(self, groups: dict[str, list[str]], flags: int = re.IGNORECASE, gated: bool = False):
         self.whole = _join(groups, flags)
         self.flags = flags
-        named = [(name, exprs) for name, exprs in groups.items() if exprs]
-        # (family index, family, phrase, ASCII characters it can start with, gate bit)
+        # (family index, family, phrase, ASCII characters it can start with, gate bit); the index
+        # counts families as _join does, so group names are the whole pattern's.
         self.phrases: list[tuple] = []
         self.gate_literals: dict[int, frozenset[str]] = {}  # gate bit -> its strings
-        for n, (name, exprs) in enumerate(named):
+        for n, (name, exprs) in enumerate(groups.items()):
             for expr in exprs:
                 parsed = sre_parse.parse(expr, flags).data
                 starts = _ascii_starts(parsed, flags)
                 literals = _required_literals(parsed) if gated and starts == ASCII else None
+                if literals and any("\n" in literal for literal in literals):
+                    literals = None  # lines hold no line breaks: such a phrase never matches, leave it ungated
                 bit = 1 << len(self.gate_literals) if literals else 0
                 if bit:
                     self.gate_literals[bit] = literals
@@ -62,6 +65,8 @@ class FirstCharPatterns:
         key = (first, gates & self.all_gates)
         pattern = self.patterns.get(key)
         if pattern is None:
+            if len(self.patterns) >= PATTERN_CACHE_LIMIT:
+                self.patterns.clear()
             pattern = self.patterns[key] = self._compile(*key)  # lazily: most keys never occur
         return pattern.fullmatch(text)
 
@@ -124,8 +129,8 @@ def _first_of(op, av, flags: int) -> tuple[set[str] | None, bool]:
                 return None, False
         members = re.compile(f"[{''.join(parts)}]", flags)
         return {c for c in ASCII if members.fullmatch(c)}, False
-    if op is sre.SUBPATTERN:
-        return _first_chars(av[3], flags)
+    if op is sre.SUBPATTERN:  # (group, flags added, flags removed, pattern): '(?i:...)' scopes
+        return _first_chars(av[3], (flags | av[1]) & ~av[2])
     if op is sre.BRANCH:
         union: set[str] = set()
         any_nullable = False

@@ -93,3 +93,14 @@ def test_needles_are_found_on_every_line_they_occur_on():
         _lines.needles(["a", "a"])
     with pytest.raises(ValueError):
         _lines.needles([""])
+
+
+def test_group_names_and_scoped_flags_match_the_whole_pattern():
+    from pipeline.clean.phrases import FirstCharPatterns
+
+    empty_family_first = FirstCharPatterns({"a": [], "b": ["x"]})
+    assert outcome(empty_family_first.fullmatch("x")) == outcome(empty_family_first.whole.fullmatch("x")) == ("b__1", (0, 1))
+    scoped = FirstCharPatterns({"a": ["(?i:a)bc"]}, flags=0)
+    assert outcome(scoped.fullmatch("Abc")) == outcome(scoped.whole.fullmatch("Abc")) == ("a__0", (0, 3))
+    never = FirstCharPatterns({"a": [".{0,9}\nabc", "abc"]}, gated=True)  # a phrase spanning lines gets no gate
+    assert never.gate_literals == {} and outcome(never.fullmatch("abc")) == ("a__0", (0, 3))
