@@ -18,7 +18,7 @@ SAMPLE := $(CURDIR)/pipeline/sample_corpus
 
 setup: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml setup.py pipeline/dedup/_sketch.c pipeline/clean/_lines.c
+$(STAMP): requirements.lock pyproject.toml setup.py pipeline/dedup/_sketch.c pipeline/clean/_lines.c pipeline/mix64.h
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .

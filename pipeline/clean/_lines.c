@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mix64.h"
+
 #define ZERO_WIDTH_SPACE 0x200B
 
 /* str.splitlines boundaries (\r\n is one boundary: handled by the caller). */
@@ -225,15 +227,6 @@ typedef struct {
     Py_ssize_t capacity; /* power of two */
     Py_ssize_t used;
 } Table;
-
-static inline uint64_t mix64(uint64_t x) {
-    x ^= x >> 30;
-    x *= 0xBF58476D1CE4E5B9ULL;
-    x ^= x >> 27;
-    x *= 0x94D049BB133111EBULL;
-    x ^= x >> 31;
-    return x;
-}
 
 static inline uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
 

@@ -14,16 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_GRAM 64
+#include "mix64.h"
 
-static inline uint64_t mix64(uint64_t x) {
-    x ^= x >> 30;
-    x *= 0xBF58476D1CE4E5B9ULL;
-    x ^= x >> 27;
-    x *= 0x94D049BB133111EBULL;
-    x ^= x >> 31;
-    return x;
-}
+#define MAX_GRAM 64
 
 /* Latin-1 letters U+00C0..U+00FF to their ASCII base letter (0: drop). */
 static const char LATIN1[64] = "aaaaaaaceeeeiiiidnooooo ouuuuyts" "aaaaaaaceeeeiiiidnooooo ouuuuyty";
