@@ -56,13 +56,13 @@ def news_ingest():
 
     @task
     def shards(loaded: dict) -> list[dict]:
-        return [{"shard": shard, "site_lines": loaded["site_lines"]} for shard in loaded["shards"]]
+        return [{"shard": shard, "boilerplate": loaded["boilerplate"]} for shard in loaded["shards"]]
 
     @task(max_active_tis_per_dagrun=4)
-    def clean(shard: str, site_lines: str) -> dict:
+    def clean(shard: str, boilerplate: str) -> dict:
         from pipeline.stages import stage_clean
 
-        return stage_clean(shard, site_lines, _settings())
+        return stage_clean(shard, boilerplate, _settings())
 
     @task
     def dedup(cleaned, run_id=None) -> dict:
@@ -71,10 +71,10 @@ def news_ingest():
         return stage_dedup(list(cleaned), run_id, _settings())
 
     @task
-    def validate(deduped: dict, run_id=None) -> dict:
+    def validate(deduped: dict, cleaned, run_id=None) -> dict:
         from pipeline.stages import stage_validate
 
-        return stage_validate(deduped, run_id, _settings())
+        return stage_validate(deduped, list(cleaned), run_id, _settings())
 
     @task(pool=WRITER_POOL)
     def land(loaded: dict, cleaned, deduped: dict, validated: dict, run_id=None) -> dict:
@@ -101,7 +101,7 @@ def news_ingest():
     loaded = load()
     cleaned = clean.expand_kwargs(shards(loaded))
     deduped = dedup(cleaned)
-    validated = validate(deduped)
+    validated = validate(deduped, cleaned)
     landed = land(loaded, cleaned, deduped, validated)
     report(landed, validated, publish(landed))
 

@@ -126,8 +126,8 @@ def cmd_dedup(args) -> int:
 def _clean_shard(job):
     from pipeline.stages import stage_clean
 
-    shard, site_lines, settings = job
-    return stage_clean(shard, site_lines, settings)
+    shard, boilerplate, settings = job
+    return stage_clean(shard, boilerplate, settings)
 
 
 def cmd_run(args) -> int:
@@ -146,7 +146,7 @@ def cmd_run(args) -> int:
     loaded = stages.stage_load(args.input, run_id, replace(settings, shard_size=shard_size))
     progress.update(1)
     progress.set_description(f"clean {loaded['to_clean']} docs")
-    jobs = [(shard, loaded["site_lines"], settings) for shard in loaded["shards"]]
+    jobs = [(shard, loaded["boilerplate"], settings) for shard in loaded["shards"]]
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
             cleaned = list(pool.map(_clean_shard, jobs))
@@ -157,7 +157,7 @@ def cmd_run(args) -> int:
     deduped = stages.stage_dedup(cleaned, run_id, settings)
     progress.update(1)
     progress.set_description("validate")
-    validated = stages.stage_validate(deduped, run_id, settings)
+    validated = stages.stage_validate(deduped, cleaned, run_id, settings)
     progress.update(1)
     progress.set_description("land")
     stages.stage_land(loaded, cleaned, deduped, validated, run_id, settings)

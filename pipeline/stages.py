@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,84 +48,133 @@ def known_raw_ids(settings: Settings, raw_ids: list[str]) -> set[str]:
         return {r[0] for r in rows}
 
 
-def _site_line_keys(doc: RawDocument) -> set[str]:
-    from pipeline.clean.site_lines import site_line_keys
+def _raw_row(d: RawDocument) -> dict:
+    return {
+        "raw_id": d.raw_id, "uri": d.uri, "domain": d.domain, "fetched_at": d.fetched_at,
+        "content_type": d.content_type, "encoding": d.encoding, "url": d.url,
+        "declared": json.dumps(d.declared, ensure_ascii=False, default=str), "payload": d.payload,
+    }
 
-    return site_line_keys(doc.payload, doc.content_type)
+
+class _Loader:
+    """Streams the inputs into raw shards: only one shard of payloads is held at a time. Per shard,
+    input settled by an earlier run becomes ``unchanged`` and the site-line keys are staged, to be
+    counted across the batch once every shard is written."""
+
+    def __init__(self, out: str, settings: Settings):
+        from pipeline.clean.site_lines import site_line_keys
+
+        self.site_line_keys = site_line_keys
+        self.out, self.settings = out, settings
+        self.pending: list[RawDocument] = []
+        self.shards: list[str] = []
+        self.key_files: list[str] = []
+        self.unchanged: list[dict] = []
+        self.to_clean = 0
+
+    def add(self, doc: RawDocument) -> None:
+        self.pending.append(doc)
+        if len(self.pending) >= self.settings.shard_size:
+            self.flush()
+
+    def flush(self) -> None:
+        docs, self.pending = self.pending, []
+        known = known_raw_ids(self.settings, [d.raw_id for d in docs])
+        self.unchanged += [_ledger_row(d.raw_id, d.uri, "unchanged", domain=d.domain) for d in docs if d.raw_id in known]
+        docs = [d for d in docs if d.raw_id not in known]
+        if not docs and self.shards:
+            return
+        number = len(self.shards)
+        # At least one shard, even an empty one, so a mapped clean task always has work to map over.
+        self.shards.append(staging.write(f"{self.out}/raw/shard-{number:05d}.parquet", [_raw_row(d) for d in docs], staging.RAW))
+        keys = [{"domain": d.domain, "line_key": k} for d in docs if d.domain != "local" for k in self.site_line_keys(d.payload, d.content_type)]
+        self.key_files.append(staging.write(f"{self.out}/load/site_keys-{number:05d}.parquet", keys, staging.SITE_KEYS))
+        self.to_clean += len(docs)
+
+
+def _ledger_row(raw_id: str, uri: str, outcome: str, article_id: str | None = None, reason: str | None = None, domain: str | None = None) -> dict:
+    return {"raw_id": raw_id, "uri": uri, "outcome": outcome, "article_id": article_id, "reason": reason, "domain": domain}
 
 
 def stage_load(inputs: list[str], run_id: str, settings: Settings) -> dict:
-    """Read the input files into raw shards; settle known input and unreadable files at once."""
+    """Read the input files into raw shards, streaming; settle known input and unreadable files at
+    once. A file whose bytes equal an earlier input of the batch is staged as a copy of it (its
+    outcome follows the first one's at land) rather than cleaned twice."""
     from pipeline.sources import iter_documents
 
     out = staging.run_dir(settings.staging_url, run_id)
-    docs: list[RawDocument] = []
+    loader = _Loader(out, settings)
     quarantined: list[dict] = []
+    copies: list[dict] = []
     seen: set[str] = set()
     for item in iter_documents(inputs, settings.max_document_bytes):
-        if item.raw_id in seen:  # the same bytes twice in one run are one raw document
+        if item.raw_id in seen:
+            copies.append({"raw_id": item.raw_id, "uri": item.uri, "domain": getattr(item, "domain", None)})
             continue
         seen.add(item.raw_id)
         if isinstance(item, Quarantined):
             quarantined.append(_quarantine_row(item))
         else:
-            docs.append(item)
-    known = known_raw_ids(settings, [d.raw_id for d in docs] + [q["raw_id"] for q in quarantined])
-    unchanged = [{"raw_id": d.raw_id, "uri": d.uri, "outcome": "unchanged", "article_id": None, "reason": None} for d in docs if d.raw_id in known]
-    unchanged += [{"raw_id": q["raw_id"], "uri": q["uri"], "outcome": "unchanged", "article_id": None, "reason": None} for q in quarantined if q["raw_id"] in known]
-    docs = [d for d in docs if d.raw_id not in known]
+            loader.add(item)
+    loader.flush()
+    known = known_raw_ids(settings, [q["raw_id"] for q in quarantined])
+    unchanged = loader.unchanged + [_ledger_row(q["raw_id"], q["uri"], "unchanged") for q in quarantined if q["raw_id"] in known]
     quarantined = [q for q in quarantined if q["raw_id"] not in known]
-
-    site_counts: Counter[tuple[str, str]] = Counter()
-    for doc in docs:
-        for key in _site_line_keys(doc):
-            site_counts[(doc.domain, key)] += 1
-    site_rows = [{"domain": d, "line_key": k, "doc_count": n} for (d, k), n in site_counts.items()]
-
-    shards = []
-    # At least one shard, even an empty one, so a mapped clean task always has work to map over.
-    for start in range(0, max(len(docs), 1), settings.shard_size):
-        rows = [
-            {
-                "raw_id": d.raw_id, "uri": d.uri, "domain": d.domain, "fetched_at": d.fetched_at,
-                "content_type": d.content_type, "encoding": d.encoding, "url": d.url,
-                "declared": json.dumps(d.declared, ensure_ascii=False, default=str), "payload": d.payload,
-            }
-            for d in docs[start : start + settings.shard_size]
-        ]
-        shards.append(staging.write(f"{out}/raw/shard-{len(shards):05d}.parquet", rows, staging.RAW))
+    site_lines, boilerplate = count_site_lines(loader.key_files, out, settings)
     return {
         "run_id": run_id,
         "input": ",".join(map(str, inputs)),
-        "shards": shards,
+        "shards": loader.shards,
         "quarantine": staging.write(f"{out}/load/quarantine.parquet", quarantined, staging.QUARANTINE),
         "unchanged": staging.write(f"{out}/load/unchanged.parquet", unchanged, staging.LEDGER),
-        "site_lines": staging.write(f"{out}/load/site_lines.parquet", site_rows, staging.SITE_LINES),
-        "documents": len(docs) + len(quarantined) + len(unchanged),
-        "to_clean": len(docs),
+        "copies": staging.write(f"{out}/load/copies.parquet", copies, staging.COPIES),
+        "site_lines": site_lines,
+        "boilerplate": boilerplate,
+        "documents": loader.to_clean + len(quarantined) + len(unchanged) + len(copies),
+        "to_clean": loader.to_clean,
     }
+
+
+def count_site_lines(key_files: list[str], out: str, settings: Settings) -> tuple[str, str]:
+    """This batch's site-line counts (added to ``site_lines`` at land) and the lines of this batch
+    that the batch and the stored history together repeat often enough to be site boilerplate.
+    Counted in DuckDB, which spills to disk, so a large batch costs no more memory than a small one."""
+    import duckdb
+
+    from pipeline.store import read_connection
+
+    counts_url, learned_url = f"{out}/load/site_lines.parquet", f"{out}/load/site_boilerplate.parquet"
+    with read_connection(settings.db_path, settings.lock_retry_seconds) as stored:
+        con = stored if stored is not None else duckdb.connect()
+        try:
+            batch = staging.parquet_source(con, key_files)
+            counts = con.sql(f"SELECT domain, line_key, count(*)::INTEGER AS doc_count FROM {batch} GROUP BY ALL ORDER BY ALL").to_arrow_table()
+            con.register("batch_site_lines", counts)
+            history = "SELECT domain, line_key, doc_count FROM site_lines" if stored is not None else "SELECT NULL::VARCHAR AS domain, NULL::VARCHAR AS line_key, 0 AS doc_count WHERE false"
+            learned = con.sql(
+                f"""
+                SELECT b.domain, b.line_key FROM batch_site_lines b LEFT JOIN ({history}) h USING (domain, line_key)
+                WHERE b.doc_count + coalesce(h.doc_count, 0) >= {int(settings.site_repeat_min_docs)} ORDER BY ALL
+                """
+            ).to_arrow_table()
+            con.unregister("batch_site_lines")
+        finally:
+            if stored is None:
+                con.close()
+    staging.write_table(counts_url, counts.cast(staging.SITE_LINES))
+    staging.write_table(learned_url, learned.cast(staging.SITE_KEYS))
+    return counts_url, learned_url
 
 
 # --------------------------------------------------------------------------- clean
 
-def site_boilerplate(settings: Settings, site_lines_url: str) -> dict[str, frozenset[str]]:
-    """Per domain, the lines that this batch and the stored history together repeat often enough."""
-    from pipeline.store import read_connection
-
-    counts: Counter[tuple[str, str]] = Counter()
-    for row in staging.read(site_lines_url):
-        counts[(row["domain"], row["line_key"])] += row["doc_count"]
-    with read_connection(settings.db_path, settings.lock_retry_seconds) as con:
-        if con is not None and counts:
-            import pyarrow as pa
-
-            con.register("batch_domains", pa.table({"domain": sorted({d for d, _ in counts})}))
-            for domain, key, n in con.execute("SELECT domain, line_key, doc_count FROM site_lines JOIN batch_domains USING (domain)").fetchall():
-                counts[(domain, key)] += n
+def site_boilerplate(settings: Settings, boilerplate_url: str, domains: set[str] | None = None) -> dict[str, frozenset[str]]:
+    """Per domain, the lines of this batch that the batch and the stored history together repeat
+    often enough (``count_site_lines``); with ``domains``, only theirs are read."""
+    table = staging.read_table(boilerplate_url, filters=[("domain", "in", sorted(domains))] if domains else None)
     learned: dict[str, set[str]] = defaultdict(set)
-    for (domain, key), n in counts.items():
-        if n >= settings.site_repeat_min_docs and domain != "local":
-            learned[domain].add(key)
+    for domain, key in zip(table.column("domain").to_pylist(), table.column("line_key").to_pylist()):
+        learned[domain].add(key)
     return {domain: frozenset(keys) for domain, keys in learned.items()}
 
 
@@ -149,29 +198,51 @@ def article_row(article: Article) -> dict:
     }
 
 
-def clean_raw(raw: RawDocument, settings: Settings, boilerplate: dict[str, frozenset[str]], force_format: str | None = None) -> Article | Quarantined:
+def clean_raw(raw: RawDocument, settings: Settings, boilerplate: dict[str, frozenset[str]], force_format: str | None = None, min_body_words: int | None = None) -> Article | Quarantined:
+    """``min_body_words`` below the settings' keeps short texts (the clean stage does, so a short
+    near-copy of an article can be linked to it; ``with_dedup_keys`` marks them)."""
     from pipeline.clean import clean_document
 
     try:
-        return clean_document(
+        article = clean_document(
             raw,
-            min_body_words=settings.min_body_words,
+            min_body_words=settings.min_body_words if min_body_words is None else min_body_words,
             site_boilerplate=boilerplate.get(raw.domain, frozenset()),
             force_format=force_format,
             time_limit_seconds=settings.max_clean_seconds,
         )
+        article_row(article)  # a date the staging schema cannot hold is this document's problem, not the batch's
+        return article
     except DocumentError as exc:
         return Quarantined(raw.raw_id, raw.uri, "clean", exc.reason, exc.detail)
+    except (OverflowError, ValueError) as exc:
+        return Quarantined(raw.raw_id, raw.uri, "clean", "invalid_published_at", f"{type(exc).__name__}: {exc}"[:500])
     except Exception as exc:  # an extractor bug must cost one document, not the batch
         log.exception("unexpected error cleaning %s", raw.uri)
         return Quarantined(raw.raw_id, raw.uri, "clean", "cleaner_error", f"{type(exc).__name__}: {exc}"[:500])
 
 
-def stage_clean(shard_url: str, site_lines_url: str, settings: Settings) -> dict:
-    boilerplate = site_boilerplate(settings, site_lines_url)
+SHORT_TEXT_MIN_WORDS = 5  # under this, a text is not matched as a near-copy: it stays no_article_text
+
+
+def with_dedup_keys(rows: list[dict], min_body_words: int) -> list[dict]:
+    """Article rows with what deduplication needs (sketch, whole-text hash, story terms, short),
+    computed where the bodies already are, so the dedup stage reads no bodies."""
+    from pipeline.dedup.sketch import sketch_texts
+    from pipeline.dedup.story import story_terms
+
+    for row, (samples, _, whole) in zip(rows, sketch_texts([r["body"] for r in rows])):
+        row.update(sketch=samples, whole_hash=whole, story_terms=story_terms(row["title"], row["body"]), short=row["word_count"] < min_body_words)
+    return rows
+
+
+def stage_clean(shard_url: str, boilerplate_url: str, settings: Settings) -> dict:
+    shard = staging.read_table(shard_url)
+    boilerplate = site_boilerplate(settings, boilerplate_url, set(shard.column("domain").to_pylist()))
     articles, removed, quarantined = [], [], []
-    for row in staging.read(shard_url):
-        result = clean_raw(raw_from_row(row), settings, boilerplate)
+    keep_short = min(settings.min_body_words, SHORT_TEXT_MIN_WORDS)
+    for row in shard.to_pylist():
+        result = clean_raw(raw_from_row(row), settings, boilerplate, min_body_words=keep_short)
         if isinstance(result, Quarantined):
             quarantined.append(_quarantine_row(result))
             continue
@@ -180,9 +251,11 @@ def stage_clean(shard_url: str, site_lines_url: str, settings: Settings) -> dict
             {"article_id": result.article_id, "raw_id": result.raw_id, "position": s.position, "text": s.text, "reason": s.reason}
             for s in result.removed
         )
+    del shard
+    with_dedup_keys(articles, settings.min_body_words)
     base = shard_url.removesuffix(".parquet").replace("/raw/", "/clean/")
     return {
-        "articles": staging.write(f"{base}.articles.parquet", articles, staging.ARTICLE),
+        "articles": staging.write(f"{base}.articles.parquet", articles, staging.CLEANED),
         "removed": staging.write(f"{base}.removed.parquet", removed, staging.REMOVED),
         "quarantine": staging.write(f"{base}.quarantine.parquet", quarantined, staging.QUARANTINE),
         "cleaned": len(articles),
@@ -196,25 +269,30 @@ def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> d
     """Exact, near-duplicate and story levels, against this batch and the stored history."""
     from pipeline.dedup.history import StoredIndex
     from pipeline.dedup.near import near_duplicates
-    from pipeline.dedup.story import UnionFind, candidate_pairs, same_story, story_terms
+    from pipeline.dedup.story import UnionFind, candidate_pairs, same_story
 
     out = staging.run_dir(settings.staging_url, run_id)
-    rows = staging.read_many([r["articles"] for r in clean_results], staging.ARTICLE)
+    rows = staging.read_columns([r["articles"] for r in clean_results], staging.DEDUP_INPUT).to_pylist()
     rows.sort(key=lambda r: (r["article_id"], r["raw_id"]))
     # One row per article_id: the same URL (or, without one, the same body) twice in a batch.
     unique, same_id = [], []
     for row in rows:
         if unique and unique[-1]["article_id"] == row["article_id"]:
-            same_id.append({"raw_id": row["raw_id"], "uri": row["uri"], "outcome": "duplicate", "article_id": row["article_id"], "reason": "same_article_id"})
+            same_id.append(_ledger_row(row["raw_id"], row["uri"], "duplicate", row["article_id"], "same_article_id", row["domain"]))
         else:
             unique.append(row)
-    terms = {r["article_id"]: story_terms(r["title"], r["body"]) for r in unique}
+    del rows
+    terms = {r["article_id"]: r["story_terms"] for r in unique}
     when = {r["article_id"]: r["published_at"] for r in unique}
     batch_ids = set(terms)
     stored_stories: dict[str, str] = {}
     members: dict[str, dict] = {}
     with StoredIndex(settings) as history:
-        near = near_duplicates(unique, history if history.available else None, settings.near_dup_threshold)
+        near = near_duplicates(unique, history if history.available else None, settings.near_dup_threshold, settings.min_body_words)
+        short = _unmatched_short(unique, near.unmatched_short, settings)
+        if short:
+            unique = [r for r in unique if r["article_id"] not in near.unmatched_short]
+            terms = {a: t for a, t in terms.items() if a not in near.unmatched_short}
         for member in near.members:
             members[member["article_id"]] = member
         story_candidates = history.story_candidates(terms) if history.available else {}
@@ -245,13 +323,14 @@ def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> d
         found = near.assigned[r["article_id"]]
         linked = found.canonical != r["article_id"]
         deduped.append({
-            **r,
+            "article_id": r["article_id"], "raw_id": r["raw_id"], "uri": r["uri"], "domain": r["domain"],
+            "published_at": r["published_at"], "word_count": r["word_count"], "wire_agency": r["wire_agency"],
             "dup_group": found.canonical,
             "similarity": found.similarity if linked else None, "method": found.method if linked else None,
             "linked_to": found.canonical if linked else None,
             "story_group": sf.find(r["article_id"]),
             "story_terms": terms[r["article_id"]],
-            "sketch": near.sketches[r["article_id"]][0], "whole_hash": near.sketches[r["article_id"]][1],
+            "sketch": r["sketch"], "whole_hash": r["whole_hash"],
         })
     member_rows = []
     for m in members.values():
@@ -270,11 +349,21 @@ def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> d
         "articles": staging.write(f"{out}/dedup/articles.parquet", deduped, staging.DEDUPED),
         "members": staging.write(f"{out}/dedup/members.parquet", member_rows, staging.MEMBER),
         "same_id": staging.write(f"{out}/dedup/same_id.parquet", same_id, staging.LEDGER),
-        "articles_in": len(rows),
+        "quarantine": staging.write(f"{out}/dedup/quarantine.parquet", short, staging.QUARANTINE),
+        "articles_in": len(unique) + len(same_id) + len(short),
         "unique": len(unique),
         "clusters": len(groups),
         "links": sum(1 for d in deduped if d["linked_to"]),
     }
+
+
+def _unmatched_short(rows: list[dict], unmatched: set[str], settings: Settings) -> list[dict]:
+    """Quarantine rows for the short texts that are no near-copy of a full article."""
+    return [
+        {"raw_id": r["raw_id"], "uri": r["uri"], "stage": "dedup", "reason": "no_article_text",
+         "detail": f"{r['word_count']} words of article text after cleaning, need at least {settings.min_body_words}, and no near-copy of a longer article in the batch or the history"}
+        for r in rows if r["article_id"] in unmatched
+    ]
 
 
 # --------------------------------------------------------------------------- validate
@@ -285,28 +374,59 @@ VALIDATED_COLUMNS = [
 ]
 
 
-def stage_validate(dedup_result: dict, run_id: str, settings: Settings, now: datetime | None = None) -> dict:
-    """Great Expectations on the batch; failing rows go to quarantine naming the expectation."""
-    from pipeline.validate import DEFAULT_SUITE_PATH, validate_articles
+def stage_validate(dedup_result: dict, clean_results: list[dict], run_id: str, settings: Settings, now: datetime | None = None) -> dict:
+    """Great Expectations on the batch's articles (read from the clean stage's files, a chunk of
+    ``validate_chunk_rows`` at a time, so memory does not grow with the batch); failing rows go to
+    quarantine naming the expectation. Batch-level expectations hold for every chunk."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from pipeline.validate import DEFAULT_SUITE_PATH, merge_reports, validate_articles
 
     out = staging.run_dir(settings.staging_url, run_id)
-    table = staging.read_table(dedup_result["articles"])
-    if table.num_rows == 0:  # a rerun of known input: nothing to validate, nothing recorded
-        return {
-            "quarantine": staging.write(f"{out}/validate/quarantine.parquet", [], staging.QUARANTINE),
-            "results": staging.write(f"{out}/validate/results.parquet", [], staging.VALIDATION),
-            "docs_index": None, "success": True, "warnings": [], "quarantined": 0,
-        }
-    frame = table.select(VALIDATED_COLUMNS).to_pandas()
+    wanted = staging.read_table(dedup_result["articles"], columns=["raw_id"]).column("raw_id")
+    empty = {
+        "quarantine": staging.write(f"{out}/validate/quarantine.parquet", [], staging.QUARANTINE),
+        "results": staging.write(f"{out}/validate/results.parquet", [], staging.VALIDATION),
+        "docs_index": None, "success": True, "warnings": [], "quarantined": 0,
+    }
+    if len(wanted) == 0:  # a rerun of known input: nothing to validate, nothing recorded
+        return empty
     docs_dir = Path(settings.report_dir) / "data_docs"
-    report = validate_articles(frame, suite_path=DEFAULT_SUITE_PATH, run_id=run_id, now=now, docs_dir=docs_dir)
-    quarantined, failed_rows = [], set()
-    for failure in report.row_failures:
-        if failure.row_index in failed_rows:
-            continue
-        failed_rows.add(failure.row_index)
-        row = table.slice(failure.row_index, 1).select(["raw_id", "uri"]).to_pylist()[0]
-        quarantined.append({"raw_id": row["raw_id"], "uri": row["uri"], "stage": "validate", "reason": failure.expectation, "detail": f"{failure.column}: {failure.detail}"})
+    chunk_rows = max(1, settings.validate_chunk_rows)
+    total = len(wanted)
+    reports, quarantined, pending, pending_rows, done = [], [], [], 0, 0
+
+    def validate(tables: list) -> None:
+        nonlocal done
+        table = pa.concat_tables(tables)
+        done += table.num_rows
+        last = done >= total
+        report = validate_articles(table.select(VALIDATED_COLUMNS).to_pandas(), suite_path=DEFAULT_SUITE_PATH, run_id=run_id, now=now, docs_dir=docs_dir if last else None)
+        failed_rows: set[int] = set()
+        for failure in report.row_failures:
+            if failure.row_index in failed_rows:
+                continue
+            failed_rows.add(failure.row_index)
+            row = table.slice(failure.row_index, 1).select(["raw_id", "uri"]).to_pylist()[0]
+            quarantined.append({"raw_id": row["raw_id"], "uri": row["uri"], "stage": "validate", "reason": failure.expectation, "detail": f"{failure.column}: {failure.detail}"})
+        reports.append(report)
+
+    columns = VALIDATED_COLUMNS + ["uri"]
+    for result in clean_results:
+        table = staging.read_table(result["articles"], columns=columns)
+        table = table.filter(pc.is_in(table.column("raw_id"), value_set=wanted))
+        while table.num_rows:
+            take = min(table.num_rows, chunk_rows - pending_rows)
+            pending.append(table.slice(0, take))
+            pending_rows += take
+            table = table.slice(take)
+            if pending_rows >= chunk_rows:
+                validate(pending)
+                pending, pending_rows = [], 0
+    if pending:
+        validate(pending)
+    report = merge_reports(reports)
     if not report.success:
         raise BatchValidationError(report.suite, [r for r in report.results if r["level"] == "batch" and not r["success"]])
     return {
@@ -338,10 +458,12 @@ def stage_land(load_result: dict, clean_results: list[dict], dedup_result: dict,
         input_description=load_result["input"],
         settings=settings,
         articles_url=dedup_result["articles"],
+        article_urls=[r["articles"] for r in clean_results],
         members_url=dedup_result["members"],
         removed_urls=[r["removed"] for r in clean_results],
-        quarantine_urls=[load_result["quarantine"]] + [r["quarantine"] for r in clean_results] + [validate_result["quarantine"]],
+        quarantine_urls=[load_result["quarantine"]] + [r["quarantine"] for r in clean_results] + [dedup_result["quarantine"], validate_result["quarantine"]],
         ledger_urls=[load_result["unchanged"], dedup_result["same_id"]],
+        copies_url=load_result.get("copies"),
         site_lines_url=load_result["site_lines"],
         validation_url=validate_result["results"],
         validation_success=validate_result["success"],

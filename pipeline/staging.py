@@ -23,7 +23,16 @@ ARTICLE = pa.schema([
     ("wire_agency", pa.string()), ("language", pa.string()), ("tags", STRINGS), ("summary", pa.string()),
     ("body", pa.string()), ("word_count", pa.int32()), ("content_hash", pa.string()),
 ])
-DEDUPED = pa.schema(list(ARTICLE) + [
+# What the clean stage hands on besides the article: what deduplication needs, so the dedup stage
+# never reads bodies. ``short``: under min_body_words, kept only as a near-copy of a longer article.
+CLEANED = pa.schema(list(ARTICLE) + [
+    ("sketch", pa.binary()), ("whole_hash", pa.uint64()), ("story_terms", STRINGS), ("short", pa.bool_()),
+])
+DEDUP_INPUT = ["article_id", "raw_id", "uri", "domain", "title", "published_at", "wire_agency", "word_count", "sketch", "whole_hash", "story_terms", "short"]
+# The dedup stage's verdict per batch article (bodies stay in the clean stage's files).
+DEDUPED = pa.schema([
+    ("article_id", pa.string()), ("raw_id", pa.string()), ("uri", pa.string()), ("domain", pa.string()),
+    ("published_at", TS), ("word_count", pa.int32()), ("wire_agency", pa.string()),
     ("dup_group", pa.string()), ("similarity", pa.float64()), ("method", pa.string()),
     ("linked_to", pa.string()), ("story_group", pa.string()), ("story_terms", STRINGS),
     ("sketch", pa.binary()), ("whole_hash", pa.uint64()),
@@ -44,7 +53,11 @@ QUARANTINE = pa.schema([
 ])
 LEDGER = pa.schema([
     ("raw_id", pa.string()), ("uri", pa.string()), ("outcome", pa.string()), ("article_id", pa.string()), ("reason", pa.string()),
+    ("domain", pa.string()),
 ])
+# A file whose bytes equal an earlier input of the run: one content, another document (its own uri and domain).
+COPIES = pa.schema([("raw_id", pa.string()), ("uri", pa.string()), ("domain", pa.string())])
+SITE_KEYS = pa.schema([("domain", pa.string()), ("line_key", pa.string())])
 SITE_LINES = pa.schema([("domain", pa.string()), ("line_key", pa.string()), ("doc_count", pa.int32())])
 VALIDATION = pa.schema([
     ("suite", pa.string()), ("expectation", pa.string()), ("column", pa.string()), ("success", pa.bool_()),
@@ -66,10 +79,36 @@ def write(url: str, rows: list[dict], schema: pa.Schema) -> str:
     return url
 
 
-def read_table(url: str) -> pa.Table:
+def write_table(url: str, table: pa.Table) -> str:
+    fs, path = fsspec.core.url_to_fs(url)
+    fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+    with fs.open(path, "wb") as fh:
+        pq.write_table(table, fh, compression="zstd")
+    return url
+
+
+def read_table(url: str, columns: list[str] | None = None, filters=None) -> pa.Table:
     fs, path = fsspec.core.url_to_fs(url)
     with fs.open(path, "rb") as fh:
-        return pq.read_table(fh)
+        return pq.read_table(fh, columns=columns, filters=filters)
+
+
+def parquet_source(con, urls: list[str]) -> str:
+    """A ``read_parquet([...])`` expression over staged files for DuckDB connection ``con``: local
+    paths as they are, other URLs through their fsspec file system registered with DuckDB."""
+    paths = []
+    for url in urls:
+        fs, path = fsspec.core.url_to_fs(url)
+        protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+        if "file" in protocols or "local" in protocols:
+            paths.append(path)
+        else:
+            if not con.filesystem_is_registered(protocols[0]):
+                con.register_filesystem(fs)
+            paths.append(url)
+    if not paths:
+        raise ValueError("no staged files to read")
+    return "read_parquet([" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "])"
 
 
 def read(url: str) -> list[dict]:
@@ -81,6 +120,16 @@ def read_many(urls: list[str], schema: pa.Schema) -> list[dict]:
     for url in urls:
         rows.extend(read(url))
     return rows
+
+
+def read_columns(urls: list[str], columns: list[str]) -> pa.Table:
+    """The named columns of several staged files as one table (the other columns are never read)."""
+    tables = []
+    for url in urls:
+        fs, path = fsspec.core.url_to_fs(url)
+        with fs.open(path, "rb") as fh:
+            tables.append(pq.read_table(fh, columns=columns))
+    return pa.concat_tables(tables) if tables else pa.table({c: [] for c in columns})
 
 
 def remove_run(staging_url: str, run_id: str) -> None:

@@ -183,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(home=Path(tmp), db_path=db)
-        shard = staging.write(f"{tmp}/staging/batch/clean/shard.articles.parquet", [_article_row(d) for d in batch], staging.ARTICLE)
+        from pipeline.stages import with_dedup_keys
+
+        shard = staging.write(f"{tmp}/staging/batch/clean/shard.articles.parquet", with_dedup_keys([_article_row(d) for d in batch], settings.min_body_words), staging.CLEANED)
         stored_count = _count(db)
         print(f"stored articles: {stored_count:,}; batch: {len(batch)} documents; stored originals of batch stories: {len(originals)}")
         for attempt in range(1, args.repeat + 1):
@@ -195,12 +197,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"run {attempt}: dedup of {result['unique']} against {stored_count:,} stored in {seconds:.2f} s "
                   f"({result['clusters']} clusters in the batch, {joined} stored articles re-clustered with it)", flush=True)
         if args.land:
-            _time_land(db, Path(tmp), result)
+            _time_land(db, Path(tmp), result, shard)
         shutil.rmtree(Path(tmp) / "staging", ignore_errors=True)
     return 0
 
 
-def _time_land(db: Path, tmp: Path, dedup_result: dict) -> None:
+def _time_land(db: Path, tmp: Path, dedup_result: dict, shard: str) -> None:
     """Land the deduplicated batch into a copy of the corpus (the index writes included)."""
     from pipeline import staging
     from pipeline.settings import Settings
@@ -214,8 +216,8 @@ def _time_land(db: Path, tmp: Path, dedup_result: dict) -> None:
     started = time.perf_counter()
     landed = land_batch(
         run_id="bench-land", input_description="benchmark", settings=Settings(home=tmp, db_path=copy),
-        articles_url=dedup_result["articles"], members_url=dedup_result["members"], removed_urls=[empty["removed"]],
-        quarantine_urls=[empty["quarantine"]], ledger_urls=[empty["ledger"]], site_lines_url=empty["site_lines"],
+        articles_url=dedup_result["articles"], article_urls=[shard], members_url=dedup_result["members"], removed_urls=[empty["removed"]],
+        quarantine_urls=[empty["quarantine"]], ledger_urls=[empty["ledger"]], copies_url=None, site_lines_url=empty["site_lines"],
         validation_url=empty["validation"], validation_success=True, pipeline_version="bench",
     )
     print(f"land of the batch into a copy of the corpus: {time.perf_counter() - started:.2f} s "

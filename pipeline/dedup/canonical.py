@@ -7,6 +7,9 @@ does not depend on batch order or reruns:
 2. else the earliest ``published_at`` (copies without a date come last);
 3. else the most complete copy (most words);
 4. else the smallest ``article_id`` (a stable tie-break).
+
+A text shorter than ``min_body_words`` (a copy cut to a paragraph or two) comes after every full
+article: it never leads a cluster, it is kept only as a near-copy of one.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class Member:
     word_count: int
     domain: str = ""
     wire_agency: str | None = None
+    short: bool = False  # under min_body_words: kept only as a copy of a full article
 
 
 def is_agency_site(domain: str) -> bool:
@@ -47,7 +51,7 @@ def canonical_key(member: Member):
     if when is not None and when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     published = when.timestamp() if when else float("inf")
-    return (not from_agency, published, -member.word_count, member.article_id)
+    return (member.short, not from_agency, published, -member.word_count, member.article_id)
 
 
 def choose_canonical(members: list[Member]) -> Member:

@@ -14,7 +14,7 @@ QUERIES = {
     "Outcomes of this run": "SELECT outcome, count(*) FROM run_ledger WHERE run_id = $run_id GROUP BY ALL ORDER BY 2 DESC",
     "Articles by source (this run)": "SELECT domain, count(*) FROM articles WHERE run_id = $run_id GROUP BY ALL ORDER BY 2 DESC, 1 LIMIT 20",
     "Removed segments by reason (this run)": "SELECT reason, count(*) FROM removed_segments WHERE run_id = $run_id GROUP BY ALL ORDER BY 2 DESC, 1",
-    "Quarantine reasons (this run)": "SELECT q.stage || ': ' || q.reason, count(*) FROM run_ledger l JOIN quarantine q USING (raw_id) WHERE l.run_id = $run_id AND l.outcome = 'quarantined' GROUP BY ALL ORDER BY 2 DESC, 1",
+    "Quarantine reasons (this run)": "SELECT q.stage || ': ' || q.reason, count(*) FROM run_ledger l JOIN quarantine q USING (raw_id, uri) WHERE l.run_id = $run_id AND l.outcome = 'quarantined' GROUP BY ALL ORDER BY 2 DESC, 1",
     "Largest duplicate clusters": "SELECT any_value(title) FILTER (WHERE is_canonical) || ' (' || count(*) || ')', count(*) FROM articles GROUP BY dup_cluster_id HAVING count(*) > 1 ORDER BY 2 DESC, 1 LIMIT 15",
     "Articles landed per run (trend)": "SELECT run_id, articles FROM runs ORDER BY started_at DESC LIMIT 20",
 }

@@ -1,12 +1,17 @@
-"""Land: the only writer. One transaction per batch, bulk (Arrow tables registered in DuckDB),
-upserts keyed on stable ids, so a rerun leaves the same state."""
+"""Land: the only writer. One transaction per batch, bulk, upserts keyed on stable ids, so a rerun
+leaves the same state. Bodies, removed segments and sketches go from the staged Parquet files into
+DuckDB without passing through Python objects: the land stage holds the batch's verdicts (ids,
+clusters, stories), never its payloads."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime
 
+import fsspec
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from pipeline import staging
 from pipeline.dedup.canonical import Member, choose_canonical
@@ -20,15 +25,18 @@ ARTICLE_COLUMNS = (
     "article_id, raw_id, url, domain, title, published_at, authors, wire_agency, language, tags, summary, body, "
     "word_count, content_hash, dup_cluster_id, is_canonical, story_id, run_id, pipeline_version, ingested_at, uri"
 )
+VERDICT_COLUMNS = [name for name in staging.DEDUPED.names if name != "sketch"]
+KEY_CHUNK = 5_000  # leaders whose index keys are computed and inserted at a time
 
 
-def _member(row: dict) -> Member:
-    return Member(row["article_id"], row["published_at"], row["word_count"], row["domain"] or "", row["wire_agency"])
+def _member(row: dict, min_body_words: int) -> Member:
+    return Member(row["article_id"], row["published_at"], row["word_count"], row["domain"] or "", row["wire_agency"], row["word_count"] < min_body_words)
 
 
-def _elect(batch: list[dict], members: list[dict], dropped: set[str]):
+def _elect(batch: list[dict], members: list[dict], dropped: set[str], sketches, min_body_words: int):
     """Canonical copy (the dedup stage's cluster leader) and story id per article, batch and stored,
-    and the links measured again for the copies of a cluster whose leader was quarantined."""
+    and the links measured again for the copies of a cluster whose leader was quarantined.
+    ``sketches(ids)`` gives (sketch, whole hash) of batch articles, read only for such clusters."""
     stories: dict[str, list[str]] = defaultdict(list)
     groups: dict[str, list[dict]] = defaultdict(list)
     for row in batch + members:
@@ -40,9 +48,14 @@ def _elect(batch: list[dict], members: list[dict], dropped: set[str]):
         if leader in dropped:
             # The leader was quarantined: its copies are clustered again without it, so each is
             # linked (or not) by its similarity to the copy that now leads, not to the dropped one.
-            sketched = [r for r in rows if r["sketch"] is not None]
-            relinked.update(near_cluster([Doc(r["article_id"], r["sketch"], r["whole_hash"], _member(r)) for r in sketched]))
-            leader = choose_canonical([_member(r) for r in rows]).article_id
+            found_sketches = sketches([r["article_id"] for r in rows if "sketch" not in r])
+            docs = []
+            for r in rows:
+                sketch, whole = (r["sketch"], r["whole_hash"]) if "sketch" in r else found_sketches.get(r["article_id"], (None, None))
+                if sketch is not None:
+                    docs.append(Doc(r["article_id"], sketch, whole, _member(r, min_body_words)))
+            relinked.update(near_cluster(docs))
+            leader = choose_canonical([_member(r, min_body_words) for r in rows]).article_id
             for r in rows:
                 found = relinked.get(r["article_id"])
                 cluster[r["article_id"]] = (found.canonical, found.canonical == r["article_id"]) if found else (leader, r["article_id"] == leader)
@@ -53,30 +66,49 @@ def _elect(batch: list[dict], members: list[dict], dropped: set[str]):
     return cluster, story, relinked
 
 
+def _first_per_document(rows: list[dict]) -> list[dict]:
+    """A document quarantined at two stages is one outcome: the first stage's reason."""
+    seen: set[tuple[str, str]] = set()
+    return [row for row in rows if not ((row["raw_id"], row["uri"]) in seen or seen.add((row["raw_id"], row["uri"])))]
+
+
 def land_batch(
     *,
     run_id: str,
     input_description: str,
     settings: Settings,
     articles_url: str,
+    article_urls: list[str],
     members_url: str,
     removed_urls: list[str],
     quarantine_urls: list[str],
     ledger_urls: list[str],
+    copies_url: str | None,
     site_lines_url: str,
     validation_url: str,
     validation_success: bool,
     pipeline_version: str,
 ) -> dict:
+    """``articles_url``: the dedup stage's verdicts; ``article_urls``: the clean stage's article
+    files (bodies); ``copies_url``: inputs whose bytes equal an earlier input's (outcome follows it)."""
     now = datetime.now(UTC)
     quarantine = staging.read_many(quarantine_urls, staging.QUARANTINE)
     quarantined_raw = {q["raw_id"] for q in quarantine}
-    deduped = staging.read(articles_url)
-    batch = [r for r in deduped if r["raw_id"] not in quarantined_raw]
-    batch_ids = {r["article_id"] for r in deduped}
+    verdicts = staging.read_table(articles_url, columns=VERDICT_COLUMNS).to_pylist()
+    batch = [r for r in verdicts if r["raw_id"] not in quarantined_raw]
+    batch_ids = {r["article_id"] for r in verdicts}
     # The dedup stage never passes a batch article as a stored member; its stored version is replaced.
     members = [m for m in staging.read(members_url) if m["article_id"] not in batch_ids]
-    cluster, story, relinked = _elect(batch, members, {r["article_id"] for r in deduped if r["raw_id"] in quarantined_raw})
+
+    def batch_sketches(ids: list[str]) -> dict[str, tuple[bytes, int]]:
+        if not ids:
+            return {}
+        table = staging.read_table(articles_url, columns=["article_id", "sketch", "whole_hash"], filters=[("article_id", "in", ids)])
+        return {a: (s, w) for a, s, w in zip(*(table.column(c).to_pylist() for c in ("article_id", "sketch", "whole_hash")))}
+
+    dropped = {r["article_id"] for r in verdicts if r["raw_id"] in quarantined_raw}
+    cluster, story, relinked = _elect(batch, members, dropped, batch_sketches, settings.min_body_words)
+    del verdicts
     for row in batch + members:
         found = relinked.get(row["article_id"])
         if found is not None:
@@ -84,19 +116,6 @@ def land_batch(
             row.update(linked_to=found.canonical if linked else None, similarity=found.similarity if linked else None,
                        method=found.method if linked else None, reclustered=True)
 
-    landed_ids = {r["article_id"] for r in batch}
-    articles = [
-        {
-            **{k: r[k] for k in staging.ARTICLE.names},
-            "dup_cluster_id": cluster[r["article_id"]][0], "is_canonical": cluster[r["article_id"]][1],
-            "story_id": story[r["article_id"]], "run_id": run_id, "pipeline_version": pipeline_version, "ingested_at": now,
-        }
-        for r in batch
-    ]
-    updates = [
-        {"article_id": m["article_id"], "dup_cluster_id": cluster[m["article_id"]][0], "is_canonical": cluster[m["article_id"]][1], "story_id": story[m["article_id"]]}
-        for m in members
-    ]
     links = [
         {"article_id": r["article_id"], "linked_to": r["linked_to"], "similarity": r["similarity"], "method": r["method"]}
         for r in batch if r["linked_to"]
@@ -104,65 +123,98 @@ def land_batch(
         {"article_id": m["article_id"], "linked_to": cluster[m["article_id"]][0], "similarity": m["similarity"], "method": m["method"]}
         for m in members if m["reclustered"] and not cluster[m["article_id"]][1]
     ]
-    removed = [r for r in staging.read_many(removed_urls, staging.REMOVED) if r["article_id"] in landed_ids]
-    # The near-duplicate index: every landed sketch; LSH keys for the canonical copies of touched clusters.
-    reindexed = batch + [m for m in members if m["reclustered"]]
-    leaders = [r for r in reindexed if cluster[r["article_id"]][1]]
-    terms = [(r["article_id"], t) for r in batch for t in r["story_terms"]]
+    reclustered = [m for m in members if m["reclustered"]]
     ledger = staging.read_many(ledger_urls, staging.LEDGER)
-    ledger += [{"raw_id": q["raw_id"], "uri": q["uri"], "outcome": "quarantined", "article_id": None, "reason": q["reason"]} for q in quarantine]
+    ledger += [{"raw_id": q["raw_id"], "uri": q["uri"], "outcome": "quarantined", "article_id": None, "reason": q["reason"], "domain": None} for q in quarantine]
     ledger += [
         {"raw_id": r["raw_id"], "uri": r["uri"], "outcome": "article" if cluster[r["article_id"]][1] else "duplicate",
-         "article_id": r["article_id"], "reason": None if cluster[r["article_id"]][1] else r["method"] or "cluster"}
+         "article_id": r["article_id"], "reason": None if cluster[r["article_id"]][1] else r["method"] or "cluster", "domain": r["domain"]}
         for r in batch
     ]
-    # A raw document quarantined at two stages is one outcome: the first stage's reason.
-    seen: set[str] = set()
-    ledger = [row for row in ledger if not (row["raw_id"] in seen or seen.add(row["raw_id"]))]
-    seen.clear()
-    quarantine = [q for q in quarantine if not (q["raw_id"] in seen or seen.add(q["raw_id"]))]
-    counts = {o: sum(1 for row in ledger if row["outcome"] == o) for o in ("article", "duplicate", "quarantined", "unchanged")}
+    ledger = _first_per_document(ledger)
+    quarantine = _first_per_document(quarantine)
 
     tables = {
-        "batch_articles": pa.Table.from_pylist(articles, schema=pa.schema(list(staging.ARTICLE) + [
-            ("dup_cluster_id", pa.string()), ("is_canonical", pa.bool_()), ("story_id", pa.string()),
-            ("run_id", pa.string()), ("pipeline_version", pa.string()), ("ingested_at", staging.TS)])),
-        "batch_updates": pa.Table.from_pylist(updates, schema=pa.schema([
-            ("article_id", pa.string()), ("dup_cluster_id", pa.string()), ("is_canonical", pa.bool_()), ("story_id", pa.string())])),
+        "batch_assign": pa.table({
+            "article_id": pa.array([r["article_id"] for r in batch], pa.string()),
+            "raw_id": pa.array([r["raw_id"] for r in batch], pa.string()),
+            "doc_key": pa.array([doc_key(r["article_id"]) for r in batch], pa.uint64()),
+            "dup_cluster_id": pa.array([cluster[r["article_id"]][0] for r in batch], pa.string()),
+            "is_canonical": pa.array([cluster[r["article_id"]][1] for r in batch], pa.bool_()),
+            "story_id": pa.array([story[r["article_id"]] for r in batch], pa.string()),
+        }),
+        "batch_updates": pa.Table.from_pylist(
+            [{"article_id": m["article_id"], "dup_cluster_id": cluster[m["article_id"]][0], "is_canonical": cluster[m["article_id"]][1], "story_id": story[m["article_id"]]} for m in members],
+            schema=pa.schema([("article_id", pa.string()), ("dup_cluster_id", pa.string()), ("is_canonical", pa.bool_()), ("story_id", pa.string())])),
         "batch_links": pa.Table.from_pylist(links, schema=pa.schema([
             ("article_id", pa.string()), ("linked_to", pa.string()), ("similarity", pa.float64()), ("method", pa.string())])),
-        "batch_removed": pa.Table.from_pylist(removed, schema=staging.REMOVED),
-        "batch_sketches": pa.table({
-            "article_id": pa.array([r["article_id"] for r in batch], pa.string()),
-            "doc_key": pa.array([doc_key(r["article_id"]) for r in batch], pa.uint64()),
-            "whole_hash": pa.array([r["whole_hash"] for r in batch], pa.uint64()),
-            "sketch": pa.array([r["sketch"] for r in batch], pa.binary()),
-        }),
-        "batch_reindexed": pa.table({"doc_key": pa.array([doc_key(r["article_id"]) for r in reindexed], pa.uint64())}),
-        "batch_keys": key_table([doc_key(r["article_id"]) for r in leaders], [r["sketch"] for r in leaders]),
-        "batch_terms": pa.table({"article_id": [a for a, _ in terms], "term": pa.array([t for _, t in terms], pa.string())}),
+        "batch_reindexed": pa.table({"doc_key": pa.array([doc_key(r["article_id"]) for r in batch + reclustered], pa.uint64())}),
         "batch_quarantine": pa.Table.from_pylist(quarantine, schema=staging.QUARANTINE),
         "batch_ledger": pa.Table.from_pylist(ledger, schema=staging.LEDGER),
+        "batch_copies": staging.read_table(copies_url) if copies_url else staging.COPIES.empty_table(),
         "batch_site_lines": staging.read_table(site_lines_url),
         "batch_validation": staging.read_table(validation_url),
     }
+    # Leaders' index keys, computed a chunk at a time from the staged sketches.
+    leader_ids = {r["article_id"] for r in batch if cluster[r["article_id"]][1]}
+    stored_leaders = [m for m in reclustered if cluster[m["article_id"]][1]]
+    del batch, members, ledger, quarantine, links
     with connect(settings.db_path, settings.lock_retry_seconds) as con:
         for name, table in tables.items():
             con.register(name, table)
         con.execute("BEGIN TRANSACTION")
         try:
-            _write(con, run_id, input_description, pipeline_version, now, counts, validation_success)
+            _write(con, run_id, input_description, pipeline_version, now, validation_success, article_urls, removed_urls, articles_url)
+            _write_keys(con, articles_url, leader_ids, stored_leaders)
+            counts = _outcome_counts(con, run_id)
+            _write_run(con, run_id, input_description, pipeline_version, now, counts, validation_success)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
             raise
         con.execute("CHECKPOINT")
-    return {"run_id": run_id, **counts, "documents": len(ledger), "removed_segments": len(removed)}
+        removed = con.execute("SELECT count(*) FROM removed_segments WHERE run_id = $run_id", {"run_id": run_id}).fetchall()[0][0]
+    return {"run_id": run_id, **counts, "documents": sum(counts.values()), "removed_segments": removed}
 
 
-def _write(con, run_id, input_description, version, now, counts, validation_success) -> None:
+def _write_keys(con, articles_url: str, leader_ids: set[str], stored_leaders: list[dict]) -> None:
+    """``near_keys`` rows of every canonical copy of a touched cluster, a chunk at a time."""
+    if stored_leaders:
+        con.register("chunk_keys", key_table([doc_key(m["article_id"]) for m in stored_leaders], [m["sketch"] for m in stored_leaders]))
+        con.execute("INSERT INTO near_keys SELECT key, doc_key, size FROM chunk_keys")
+        con.unregister("chunk_keys")
+    if not leader_ids:
+        return
+    wanted = pa.array(sorted(leader_ids), pa.string())
+    fs, path = fsspec.core.url_to_fs(articles_url)
+    with fs.open(path, "rb") as fh:
+        for chunk in pq.ParquetFile(fh).iter_batches(batch_size=KEY_CHUNK, columns=["article_id", "sketch"]):
+            chunk = chunk.filter(pc.is_in(chunk.column("article_id"), value_set=wanted))
+            if chunk.num_rows:
+                ids = chunk.column("article_id").to_pylist()
+                con.register("chunk_keys", key_table([doc_key(a) for a in ids], chunk.column("sketch").to_pylist()))
+                con.execute("INSERT INTO near_keys SELECT key, doc_key, size FROM chunk_keys")
+                con.unregister("chunk_keys")
+
+
+def _outcome_counts(con, run_id: str) -> dict[str, int]:
+    found = dict(con.execute("SELECT outcome, count(*) FROM run_ledger WHERE run_id = $run_id GROUP BY ALL", {"run_id": run_id}).fetchall())
+    return {o: found.get(o, 0) for o in ("article", "duplicate", "quarantined", "unchanged")}
+
+
+def _write(con, run_id, input_description, version, now, validation_success, article_urls, removed_urls, articles_url) -> None:
     params = {"run_id": run_id, "version": version, "now": now}
-    con.execute(f"INSERT OR REPLACE INTO articles ({ARTICLE_COLUMNS}) SELECT {ARTICLE_COLUMNS} FROM batch_articles")
+    cleaned = staging.parquet_source(con, article_urls)
+    con.execute(
+        f"""
+        INSERT OR REPLACE INTO articles ({ARTICLE_COLUMNS})
+        SELECT c.article_id, c.raw_id, c.url, c.domain, c.title, c.published_at, c.authors, c.wire_agency, c.language,
+               c.tags, c.summary, c.body, c.word_count, c.content_hash, s.dup_cluster_id, s.is_canonical, s.story_id,
+               $run_id, $version, $now, c.uri
+        FROM {cleaned} c JOIN batch_assign s ON s.article_id = c.article_id AND s.raw_id = c.raw_id
+        """,
+        params,
+    )
     con.execute(
         "UPDATE articles SET dup_cluster_id = u.dup_cluster_id, is_canonical = u.is_canonical, story_id = u.story_id "
         "FROM batch_updates u WHERE articles.article_id = u.article_id"
@@ -172,7 +224,7 @@ def _write(con, run_id, input_description, version, now, counts, validation_succ
     con.execute(
         """
         DELETE FROM duplicates WHERE article_id IN (
-            SELECT article_id FROM batch_articles UNION SELECT article_id FROM batch_updates)
+            SELECT article_id FROM batch_assign UNION SELECT article_id FROM batch_updates)
         """
     )
     con.execute(
@@ -181,19 +233,36 @@ def _write(con, run_id, input_description, version, now, counts, validation_succ
         SELECT a.article_id, a.dup_cluster_id, coalesce(l.similarity, 1.0), coalesce(l.method, 'cluster'), $run_id
         FROM articles a LEFT JOIN dup_links l USING (article_id)
         WHERE NOT a.is_canonical AND a.article_id IN (
-            SELECT article_id FROM batch_articles UNION SELECT article_id FROM batch_updates)
+            SELECT article_id FROM batch_assign UNION SELECT article_id FROM batch_updates)
         """,
         {"run_id": run_id},
     )
+    removed = staging.parquet_source(con, removed_urls)
     con.execute(
-        "INSERT OR REPLACE INTO removed_segments SELECT article_id, position, text, reason, $run_id FROM batch_removed",
+        f"""
+        INSERT OR REPLACE INTO removed_segments
+        SELECT r.article_id, r.position, r.text, r.reason, $run_id
+        FROM {removed} r SEMI JOIN batch_assign s ON s.article_id = r.article_id AND s.raw_id = r.raw_id
+        """,
         {"run_id": run_id},
     )
-    con.execute("INSERT OR REPLACE INTO near_sketches SELECT article_id, doc_key, whole_hash, sketch FROM batch_sketches")
+    verdicts = staging.parquet_source(con, [articles_url])
+    con.execute(
+        f"""
+        INSERT OR REPLACE INTO near_sketches
+        SELECT v.article_id, s.doc_key, v.whole_hash, v.sketch
+        FROM {verdicts} v JOIN batch_assign s ON s.article_id = v.article_id AND s.raw_id = v.raw_id
+        """
+    )
     con.execute("DELETE FROM near_keys WHERE doc_key IN (SELECT doc_key FROM batch_reindexed)")
-    con.execute("INSERT INTO near_keys SELECT key, doc_key, size FROM batch_keys")
-    con.execute("DELETE FROM story_terms WHERE article_id IN (SELECT article_id FROM batch_articles)")
-    con.execute("INSERT INTO story_terms SELECT term, article_id FROM batch_terms")
+    con.execute("DELETE FROM story_terms WHERE article_id IN (SELECT article_id FROM batch_assign)")
+    con.execute(
+        f"""
+        INSERT INTO story_terms
+        SELECT unnest(v.story_terms) AS term, v.article_id
+        FROM {verdicts} v SEMI JOIN batch_assign s ON s.article_id = v.article_id AND s.raw_id = v.raw_id
+        """
+    )
     con.execute(
         "INSERT OR IGNORE INTO quarantine SELECT raw_id, uri, stage, reason, detail, $run_id, $version, $now FROM batch_quarantine",
         params,
@@ -204,12 +273,41 @@ def _write(con, run_id, input_description, version, now, counts, validation_succ
         ON CONFLICT (domain, line_key) DO UPDATE SET doc_count = site_lines.doc_count + excluded.doc_count
         """
     )
-    con.execute("INSERT OR REPLACE INTO run_ledger SELECT $run_id, raw_id, uri, outcome, article_id, reason FROM batch_ledger", {"run_id": run_id})
+    con.execute(
+        "INSERT OR REPLACE INTO run_ledger (run_id, raw_id, uri, outcome, article_id, reason, domain) "
+        "SELECT $run_id, raw_id, uri, outcome, article_id, reason, domain FROM batch_ledger",
+        {"run_id": run_id},
+    )
+    # Identical bytes at another path: the same content, another document; it follows the first one.
+    con.execute(
+        """
+        INSERT OR REPLACE INTO run_ledger (run_id, raw_id, uri, outcome, article_id, reason, domain)
+        SELECT $run_id, c.raw_id, c.uri,
+               CASE WHEN f.outcome IN ('article', 'duplicate') THEN 'duplicate' ELSE f.outcome END,
+               f.article_id,
+               CASE WHEN f.outcome IN ('article', 'duplicate') THEN 'identical_bytes' ELSE f.reason END,
+               c.domain
+        FROM batch_copies c
+        JOIN (SELECT * FROM batch_ledger QUALIFY row_number() OVER (PARTITION BY raw_id ORDER BY uri) = 1) f USING (raw_id)
+        """,
+        {"run_id": run_id},
+    )
+    con.execute(
+        """
+        INSERT OR IGNORE INTO quarantine
+        SELECT c.raw_id, c.uri, q.stage, q.reason, q.detail, $run_id, $version, $now
+        FROM batch_copies c JOIN batch_quarantine q USING (raw_id)
+        """,
+        params,
+    )
     con.execute("DELETE FROM validation_results WHERE run_id = $run_id", {"run_id": run_id})
     con.execute(
         'INSERT INTO validation_results SELECT $run_id, suite, expectation, "column", success, observed_value, unexpected_count, level, $now FROM batch_validation',
         {"run_id": run_id, "now": now},
     )
+
+
+def _write_run(con, run_id, input_description, version, now, counts, validation_success) -> None:
     con.execute(
         """
         INSERT OR REPLACE INTO runs (run_id, started_at, finished_at, input, pipeline_version, documents, articles,
@@ -217,5 +315,5 @@ def _write(con, run_id, input_description, version, now, counts, validation_succ
         VALUES ($run_id, coalesce((SELECT started_at FROM runs WHERE run_id = $run_id), $now), $now, $input, $version,
                 $documents, $article, $duplicate, $quarantined, $unchanged, $validation_success, 'landed')
         """,
-        {**params, "input": input_description, "documents": sum(counts.values()), **counts, "validation_success": validation_success},
+        {"run_id": run_id, "version": version, "now": now, "input": input_description, "documents": sum(counts.values()), **counts, "validation_success": validation_success},
     )

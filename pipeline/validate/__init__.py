@@ -5,6 +5,7 @@ from pipeline.validate.suite import (
     RowFailure,
     ValidationReport,
     load_suite,
+    merge_reports,
     validate_articles,
 )
 
@@ -13,5 +14,6 @@ __all__ = [
     "RowFailure",
     "ValidationReport",
     "load_suite",
+    "merge_reports",
     "validate_articles",
 ]

@@ -33,6 +33,7 @@ __all__ = [
     "RowFailure",
     "ValidationReport",
     "load_suite",
+    "merge_reports",
     "validate_articles",
 ]
 
@@ -70,6 +71,7 @@ class ValidationReport:
     ]  # a row may appear several times (several expectations)
     results: list[dict]  # one dict per expectation in the suite
     docs_index: str | None  # path of the Data Docs index.html built, or None
+    rows: int = 0  # rows validated
 
 
 # --------------------------------------------------------------------------- suite file
@@ -489,4 +491,39 @@ def _report(suite_name, suite, run, frame, parameters, docs_index) -> Validation
         row_failures=row_failures,
         results=results,
         docs_index=docs_index,
+        rows=len(frame),
+    )
+
+
+def merge_reports(reports: list[ValidationReport]) -> ValidationReport:
+    """One report for a batch validated in chunks (``validate_articles`` per chunk, in order): an
+    expectation succeeds when it held on every chunk, unexpected counts add up, the observed
+    value is that of the first chunk it failed on (else the last chunk's), row failures are
+    numbered over the whole batch and the Data Docs are the last chunk's."""
+    if len(reports) == 1:
+        return reports[0]
+    if not reports:
+        raise ValueError("no validation reports to merge")
+    results = []
+    for parts in zip(*(r.results for r in reports)):
+        failing = next((p for p in parts if not p["success"]), None)
+        counts = [p["unexpected_count"] for p in parts if p["unexpected_count"] is not None]
+        results.append({
+            **parts[-1],
+            "success": failing is None,
+            "observed_value": (failing or parts[-1])["observed_value"],
+            "unexpected_count": sum(counts) if counts else None,
+        })
+    row_failures, offset = [], 0
+    for report in reports:
+        row_failures += [RowFailure(f.row_index + offset, f.expectation, f.column, f.detail) for f in report.row_failures]
+        offset += report.rows
+    return ValidationReport(
+        suite=reports[0].suite,
+        success=all(r.success for r in reports),
+        warnings=list(dict.fromkeys(w for r in reports for w in r.warnings)),
+        row_failures=row_failures,
+        results=results,
+        docs_index=reports[-1].docs_index,
+        rows=offset,
     )

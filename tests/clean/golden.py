@@ -33,7 +33,7 @@ def clean_folder(folder: Path) -> dict[str, dict]:
     with tempfile.TemporaryDirectory() as home:
         settings = Settings(home=Path(home), workers=1)
         loaded = stage_load([str(folder)], "golden", settings)
-        learned = site_boilerplate(settings, loaded["site_lines"])
+        learned = site_boilerplate(settings, loaded["boilerplate"])
         out = {}
         for item in iter_local_documents([folder], settings.max_document_bytes):
             key = str(Path(item.uri).relative_to(folder)) if item.uri.startswith(str(folder)) else item.uri

@@ -22,7 +22,7 @@ def cleaned(tmp_path_factory):
 
     settings = Settings(home=tmp_path_factory.mktemp("var"))
     loaded = stage_load([str(SAMPLE_CORPUS)], "corpus-test", settings)
-    learned = site_boilerplate(settings, loaded["site_lines"])
+    learned = site_boilerplate(settings, loaded["boilerplate"])
     out = {}
     for item in iter_local_documents([SAMPLE_CORPUS], settings.max_document_bytes):
         key = item.uri.split("sample_corpus/", 1)[1]
@@ -60,6 +60,6 @@ def test_sites_learn_their_repeated_lines(tmp_path):
 
     settings = Settings(home=tmp_path)
     loaded = stage_load([str(SAMPLE_CORPUS)], "learn", settings)
-    learned = site_boilerplate(settings, loaded["site_lines"])
+    learned = site_boilerplate(settings, loaded["boilerplate"])
     assert "valleycourier.example" in learned and "metrotribune.example" in learned
     assert "local" not in learned

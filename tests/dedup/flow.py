@@ -40,7 +40,7 @@ def land_batches(home: Path, batches, quarantined: tuple[str, ...] = ()) -> Sett
         rows = article_rows(docs)
         failed = [{"raw_id": r["raw_id"], "uri": r["uri"], "stage": "validate", "reason": "test", "detail": None} for r in rows if r["article_id"] in quarantined]
         clean = [{
-            "articles": staging.write(f"{out}/clean/articles.parquet", rows, staging.ARTICLE),
+            "articles": staging.write(f"{out}/clean/articles.parquet", stages.with_dedup_keys(rows, settings.min_body_words), staging.CLEANED),
             "removed": staging.write(f"{out}/clean/removed.parquet", [], staging.REMOVED),
             "quarantine": staging.write(f"{out}/clean/quarantine.parquet", [], staging.QUARANTINE),
         }]
@@ -52,6 +52,7 @@ def land_batches(home: Path, batches, quarantined: tuple[str, ...] = ()) -> Sett
         loaded = {
             "input": "test", "quarantine": staging.write(f"{out}/load/quarantine.parquet", [], staging.QUARANTINE),
             "unchanged": staging.write(f"{out}/load/unchanged.parquet", [], staging.LEDGER),
+            "copies": staging.write(f"{out}/load/copies.parquet", [], staging.COPIES),
             "site_lines": staging.write(f"{out}/load/site_lines.parquet", [], staging.SITE_LINES),
         }
         stages.stage_land(loaded, clean, deduped, validated, run_id, settings)

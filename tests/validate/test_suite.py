@@ -272,7 +272,7 @@ def test_other_row_checks():
         (6, "expect_column_values_to_not_be_null", "article_id"),
     }
     details = {f.row_index: f.detail for f in report.row_failures}
-    assert details[0] == "word_count 3 outside [40, 100000]"
+    assert details[0] == "word_count 3 outside [5, 100000]"
     assert details[3] == "title length 0 outside [1, 500]"
     assert details[6] == "article_id is null"
 

@@ -270,7 +270,7 @@ class FetchStore:
                     con.execute(
                         """INSERT INTO quarantine (raw_id, uri, stage, reason, detail, run_id, pipeline_version, quarantined_at)
                            VALUES (?, ?, 'fetch', ?, ?, ?, ?, ?)
-                           ON CONFLICT (raw_id, stage, reason) DO UPDATE SET detail = excluded.detail, run_id = excluded.run_id,
+                           ON CONFLICT (raw_id, uri, stage, reason) DO UPDATE SET detail = excluded.detail, run_id = excluded.run_id,
                            pipeline_version = excluded.pipeline_version, quarantined_at = excluded.quarantined_at""",
                         [sha256_hex(url.encode("utf-8")), url, error.reason, error.detail[:2000], run_id, __version__, now],
                     )
