@@ -269,7 +269,7 @@ def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> d
     """Exact, near-duplicate and story levels, against this batch and the stored history."""
     from pipeline.dedup.history import StoredIndex
     from pipeline.dedup.near import near_duplicates
-    from pipeline.dedup.story import UnionFind, candidate_pairs, same_story
+    from pipeline.dedup.story import assign_stories
 
     out = staging.run_dir(settings.staging_url, run_id)
     rows = staging.read_columns([r["articles"] for r in clean_results], staging.DEDUP_INPUT).to_pylist()
@@ -282,42 +282,13 @@ def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> d
         else:
             unique.append(row)
     del rows
-    terms = {r["article_id"]: r["story_terms"] for r in unique}
-    when = {r["article_id"]: r["published_at"] for r in unique}
-    batch_ids = set(terms)
-    stored_stories: dict[str, str] = {}
-    members: dict[str, dict] = {}
+    batch_ids = {r["article_id"] for r in unique}
     with StoredIndex(settings) as history:
         near = near_duplicates(unique, history if history.available else None, settings.near_dup_threshold, settings.min_body_words)
         short = _unmatched_short(unique, near.unmatched_short, settings)
         if short:
             unique = [r for r in unique if r["article_id"] not in near.unmatched_short]
-            terms = {a: t for a, t in terms.items() if a not in near.unmatched_short}
-        for member in near.members:
-            members[member["article_id"]] = member
-        story_candidates = history.story_candidates(terms) if history.available else {}
-        # Story level: batch against batch, then against stored candidates.
-        sf = UnionFind()
-        for a in sorted(batch_ids):
-            sf.find(a)
-        for a, b in candidate_pairs(terms, settings.story_min_shared_terms):
-            if same_story(terms[a], terms[b], when[a], when[b], settings.story_min_shared_terms, settings.story_window_days):
-                sf.union(a, b)
-        for a, candidates in story_candidates.items():
-            for stored in candidates:
-                if same_story(terms[a], stored["terms"], when[a], stored["published_at"], settings.story_min_shared_terms, settings.story_window_days):
-                    sf.union(a, stored["article_id"])
-                    sf.union(stored["article_id"], stored["story_id"])
-                    if stored["article_id"] not in batch_ids:  # a batch article's stored version is replaced, not kept
-                        stored_stories[stored["article_id"]] = stored["story_id"]
-        for member in members.values():  # a re-clustered stored copy keeps its story
-            sf.union(member["article_id"], member["story_id"])
-            stored_stories[member["article_id"]] = member["story_id"]
-        if history.available and stored_stories:
-            for member in history.story_members(set(stored_stories.values())):
-                sf.union(member["article_id"], member["story_id"])
-                if member["article_id"] not in batch_ids:
-                    members.setdefault(member["article_id"], {**member, "sketch": None, "whole_hash": None})
+        terms, sf, members = assign_stories(unique, near, history, settings, batch_ids)
     deduped = []
     for r in unique:
         found = near.assigned[r["article_id"]]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from datetime import datetime
+from typing import NamedTuple
 
 STORY_TERMS = 15
 CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-ZÀ-Ý][\w'-]{2,})")
@@ -68,3 +69,47 @@ class UnionFind:
         ra, rb = self.find(a), self.find(b)
         if ra != rb:
             self.parent[max(ra, rb)] = min(ra, rb)
+
+
+class Stories(NamedTuple):
+    terms: dict[str, list[str]]  # story terms per batch article
+    groups: UnionFind  # story group (``groups.find``) of batch and stored articles
+    members: dict[str, dict]  # stored articles to re-key: near-duplicate members, then members of the stories joined
+
+
+def assign_stories(rows: list[dict], near, history, settings, batch_ids: set[str] | None = None) -> Stories:
+    """The story level: batch against batch, then against stored candidates. ``rows`` are batch
+    articles (``article_id``, ``story_terms``, ``published_at``); ``near`` the near-duplicate
+    result; ``history`` a ``StoredIndex`` (or None); ``batch_ids`` every article of the batch
+    (default: the rows'), whose stored versions are replaced, not kept."""
+    terms = {r["article_id"]: r["story_terms"] for r in rows}
+    when = {r["article_id"]: r["published_at"] for r in rows}
+    batch_ids = set(terms) if batch_ids is None else batch_ids
+    stored = history is not None and history.available
+    stored_stories: dict[str, str] = {}
+    members: dict[str, dict] = {}
+    for member in near.members:
+        members[member["article_id"]] = member
+    story_candidates = history.story_candidates(terms) if stored else {}
+    sf = UnionFind()
+    for a in sorted(batch_ids):
+        sf.find(a)
+    for a, b in candidate_pairs(terms, settings.story_min_shared_terms):
+        if same_story(terms[a], terms[b], when[a], when[b], settings.story_min_shared_terms, settings.story_window_days):
+            sf.union(a, b)
+    for a, candidates in story_candidates.items():
+        for found in candidates:
+            if same_story(terms[a], found["terms"], when[a], found["published_at"], settings.story_min_shared_terms, settings.story_window_days):
+                sf.union(a, found["article_id"])
+                sf.union(found["article_id"], found["story_id"])
+                if found["article_id"] not in batch_ids:  # a batch article's stored version is replaced, not kept
+                    stored_stories[found["article_id"]] = found["story_id"]
+    for member in members.values():  # a re-clustered stored copy keeps its story
+        sf.union(member["article_id"], member["story_id"])
+        stored_stories[member["article_id"]] = member["story_id"]
+    if stored and stored_stories:
+        for member in history.story_members(set(stored_stories.values())):
+            sf.union(member["article_id"], member["story_id"])
+            if member["article_id"] not in batch_ids:
+                members.setdefault(member["article_id"], {**member, "sketch": None, "whole_hash": None})
+    return Stories(terms, sf, members)
