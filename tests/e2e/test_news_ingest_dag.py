@@ -43,11 +43,18 @@ def test_sample_corpus_outcomes(sample_run):
     assert quake == [(4, 1)]
 
 
+def input_documents(folder: Path) -> int:
+    """Input files, an export counting one document per record."""
+    files = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    lines = sum(len([line for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]) for p in files if p.suffix == ".jsonl")
+    return lines + sum(1 for p in files if p.suffix != ".jsonl")
+
+
 def test_every_raw_document_has_exactly_one_outcome(sample_run):
     db = sample_run / "newsingest.duckdb"
-    rows = query(db, "SELECT count(*), count(DISTINCT raw_id) FROM run_ledger")
+    rows = query(db, "SELECT count(*), count(DISTINCT uri) FROM run_ledger")
     assert rows == [(34, 34)]
-    assert len(corpus_expectations()) == 34
+    assert input_documents(SAMPLE_CORPUS) == len(corpus_expectations()) == 34
     runs = query(db, "SELECT documents, articles, duplicates, quarantined, unchanged, status FROM runs")
     assert runs == [(34, 16, 10, 8, 0, "landed")]
 
