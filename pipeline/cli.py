@@ -130,6 +130,26 @@ def _clean_shard(job):
     return stage_clean(shard, boilerplate, settings)
 
 
+def _warm_cleaner() -> None:
+    """Imports and models a clean worker needs, loaded while the main process reads the input."""
+    import py3langid
+
+    from pipeline.clean import phrase_book
+
+    phrase_book()
+    py3langid.classify("warming up the language model")
+
+
+def _import_in_background(name: str):
+    """Import a heavy module on a thread while the main thread waits on the clean workers."""
+    import importlib
+    import threading
+
+    thread = threading.Thread(target=importlib.import_module, args=(name,), daemon=True)
+    thread.start()
+    return thread
+
+
 def cmd_run(args) -> int:
     from tqdm import tqdm
 
@@ -141,22 +161,32 @@ def cmd_run(args) -> int:
     from pipeline.sources.files import iter_input_files
 
     files = sum(1 for _ in iter_input_files(args.input))
-    workers = settings.worker_count
+    workers = min(settings.worker_count, max(1, files))
     shard_size = max(1, min(settings.shard_size, math.ceil(files / workers) if files else 1))
-    loaded = stages.stage_load(args.input, run_id, replace(settings, shard_size=shard_size))
-    progress.update(1)
-    progress.set_description(f"clean {loaded['to_clean']} docs")
-    jobs = [(shard, loaded["boilerplate"], settings) for shard in loaded["shards"]]
-    if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+    # The workers start and load their models while this process reads the input.
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    try:
+        if pool is not None:
+            for _ in range(workers):
+                pool.submit(_warm_cleaner)
+        loaded = stages.stage_load(args.input, run_id, replace(settings, shard_size=shard_size))
+        progress.update(1)
+        progress.set_description(f"clean {loaded['to_clean']} docs")
+        validation_import = _import_in_background("pipeline.validate.gx_import")
+        jobs = [(shard, loaded["boilerplate"], settings) for shard in loaded["shards"]]
+        if pool is not None and len(jobs) > 1:
             cleaned = list(pool.map(_clean_shard, jobs))
-    else:
-        cleaned = [_clean_shard(job) for job in jobs]
+        else:
+            cleaned = [_clean_shard(job) for job in jobs]
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     progress.update(1)
     progress.set_description("dedup")
     deduped = stages.stage_dedup(cleaned, run_id, settings)
     progress.update(1)
     progress.set_description("validate")
+    validation_import.join()
     validated = stages.stage_validate(deduped, cleaned, run_id, settings)
     progress.update(1)
     progress.set_description("land")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 
-from pipeline.clean.text import line_key
+from pipeline.clean.lines import line_keys
 
 SITE_LINE_MAX_WORDS = 25
 INVISIBLE = re.compile(r"<(script|style|noscript|template|svg)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
@@ -28,4 +28,6 @@ def page_lines(payload: bytes, content_type: str) -> list[str]:
 def site_line_keys(payload: bytes, content_type: str) -> set[str]:
     if content_type not in ("text/plain", "text/html"):
         return set()
-    return {key for line in page_lines(payload, content_type) if (key := line_key(line)) and key.count(" ") < SITE_LINE_MAX_WORDS}
+    # line_keys over the folded page is line_key of each line, in one compiled pass
+    keys = line_keys("\n".join(page_lines(payload, content_type)).casefold())
+    return {key for key in keys if key and key.count(" ") < SITE_LINE_MAX_WORDS}
