@@ -2,12 +2,21 @@
 
 Convention for flattened text without a URL: the parent directory names the site
 (``inbox/<domain>/story.txt``), so site-level boilerplate can be learned per domain.
+
+Every entry of an input tree ends as a raw document or a load-stage quarantine record, so the
+ledger accounts for all of them: only regular files are read, with a read bounded by the size cap
+(a FIFO, a device or a socket is ``not_a_regular_file`` and never opened for a blocking read); an
+unreadable folder is ``unreadable_input``; hidden files and folders (names starting with a dot:
+editor swap files, ``.DS_Store``, version-control folders, files still being written under a
+temporary name) are not read and are recorded once each as ``hidden_entry``, a hidden folder as
+one entry. A JSONL export is read line by line, each line its own document with its own limit.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,11 +28,15 @@ HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 EXPORT_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 TEXT_FIELDS = ("text", "body", "content", "maintext")
 HTML_FIELDS = ("html", "raw_html")
+DECLARED_FIELDS = ("title", "published_at", "authors", "language", "tags")
 
 
 def domain_of(url: str | None, path: Path | None = None) -> str:
     if url:
-        host = (urlsplit(url).hostname or "").lower()
+        try:
+            host = (urlsplit(url).hostname or "").lower()
+        except ValueError:  # e.g. an unclosed IPv6 bracket: the URL names no usable host
+            host = ""
         if host:
             return host.removeprefix("www.")
     if path is not None and "." in path.parent.name and not path.parent.name.startswith("."):
@@ -31,89 +44,215 @@ def domain_of(url: str | None, path: Path | None = None) -> str:
     return "local"
 
 
-def iter_input_files(paths: list[str | Path]) -> Iterator[Path]:
-    """Every file below each path, in a stable order; hidden files and folders are skipped."""
+def uri_of(path: Path | str) -> str:
+    """The path as text that any UTF-8 writer accepts: bytes of a file name that are not UTF-8 are
+    written as ``\\xNN`` escapes instead of lone surrogates."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _refused(path: Path, reason: str, detail: str) -> Quarantined:
+    uri = uri_of(path)
+    return Quarantined(sha256_hex(uri.encode("utf-8")), uri, "load", reason, detail)
+
+
+def iter_input_entries(paths: list[str | Path]) -> Iterator[Path | Quarantined]:
+    """Every file below each path in a stable order, or the quarantine record of an entry that is
+    not read: a hidden file or folder, a folder that cannot be listed."""
     for path in map(Path, paths):
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if not name.startswith("."):
-                        yield Path(root) / name
-        else:
+        if not path.is_dir():
             yield path
+            continue
+        problems: list[OSError] = []
+        for root, dirs, files in os.walk(path, onerror=problems.append):
+            while problems:
+                error = problems.pop(0)
+                yield _refused(Path(error.filename or root), "unreadable_input", f"folder cannot be listed: {error.strerror or error}")
+            hidden = sorted(d for d in dirs if d.startswith("."))
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in hidden:
+                yield _refused(Path(root) / name, "hidden_entry", "hidden folder: not read")
+            for name in sorted(files):
+                if name.startswith("."):
+                    yield _refused(Path(root) / name, "hidden_entry", "hidden file: not read")
+                else:
+                    yield Path(root) / name
+        while problems:
+            error = problems.pop(0)
+            yield _refused(Path(error.filename or path), "unreadable_input", f"folder cannot be listed: {error.strerror or error}")
 
 
-def _export_records(path: Path, data: bytes, now: datetime) -> Iterator[RawDocument | Quarantined]:
-    uri = str(path)
-    text = data.decode("utf-8", errors="strict") if data else ""
-    if path.suffix.lower() == ".json":
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield Quarantined(sha256_hex(data), uri, "load", "invalid_json", f"{exc.msg} at line {exc.lineno} column {exc.colno}")
-            return
-        records = parsed if isinstance(parsed, list) else [parsed]
-        lines = [json.dumps(r, ensure_ascii=False, sort_keys=True) for r in records]
-    else:
-        lines = [line for line in text.splitlines() if line.strip()]
-    for number, line in enumerate(lines, start=1):
+def iter_input_files(paths: list[str | Path]) -> Iterator[Path]:
+    """Every file below each path that is read, in a stable order."""
+    return (entry for entry in iter_input_entries(paths) if isinstance(entry, Path))
+
+
+def _not_regular(path: Path, max_bytes: int) -> Quarantined | None:
+    """Why a path is not read (missing, unreadable, not a regular file, over the cap), or None."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return _refused(path, "missing_input", "no such file or directory")
+    except OSError as exc:
+        return _refused(path, "unreadable_input", exc.strerror or str(exc))
+    if not stat.S_ISREG(info.st_mode):
+        return _refused(path, "not_a_regular_file", f"{_kind(info.st_mode)}: only regular files are read")
+    if info.st_size > max_bytes:
+        return _refused(path, "oversize_input", f"{info.st_size} bytes, limit {max_bytes}")
+    return None
+
+
+def read_bounded(path: Path, max_bytes: int) -> bytes | Quarantined:
+    """The bytes of a regular file, or why it is not read. Special files are never opened for a
+    blocking read (a FIFO would wait forever), and at most ``max_bytes + 1`` bytes are read, so a
+    file whose size the kernel misreports still cannot exhaust memory."""
+    if (problem := _not_regular(path, max_bytes)) is not None:
+        return problem
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        return _refused(path, "unreadable_input", exc.strerror or str(exc))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between the two looks
+            return _refused(path, "not_a_regular_file", "not a regular file when opened")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        return _refused(path, "unreadable_input", exc.strerror or str(exc))
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        return _refused(path, "oversize_input", f"more than {max_bytes} bytes (the file grew while read)")
+    return data
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _jsonable(value) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False, default=str)
+    except (ValueError, TypeError, RecursionError):
+        return False
+    return True
+
+
+def _record_document(path: Path, record_uri: str, payload: bytes, now: datetime) -> RawDocument | Quarantined:
+    raw_id = sha256_hex(payload)
+    try:
+        record = json.loads(payload.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return Quarantined(raw_id, record_uri, "load", "invalid_encoding", f"record is not UTF-8: byte 0x{payload[exc.start]:02x} at offset {exc.start}")
+    except json.JSONDecodeError as exc:
+        return Quarantined(raw_id, record_uri, "load", "invalid_json", f"{exc.msg} at column {exc.colno}")
+    except RecursionError:
+        return Quarantined(raw_id, record_uri, "load", "invalid_json", "nested too deeply")
+    except ValueError as exc:  # e.g. an integer past Python's digit limit
+        return Quarantined(raw_id, record_uri, "load", "invalid_json", str(exc)[:200])
+    if not isinstance(record, dict):
+        return Quarantined(raw_id, record_uri, "load", "invalid_json", f"expected an object, found {type(record).__name__}")
+    url = record.get("url") if isinstance(record.get("url"), str) else None
+    html_field = next((f for f in HTML_FIELDS if isinstance(record.get(f), str)), None)
+    if html_field is None and not any(isinstance(record.get(f), str) for f in TEXT_FIELDS):
+        return Quarantined(raw_id, record_uri, "load", "missing_text_field", f"record has none of {TEXT_FIELDS + HTML_FIELDS}")
+    # Metadata that cannot be written back as JSON (nested too deeply, a huge integer) is dropped, not fatal.
+    declared = {k: record[k] for k in DECLARED_FIELDS if k in record and _jsonable(record[k])}
+    return RawDocument(
+        raw_id=raw_id, uri=record_uri, domain=domain_of(url, path), fetched_at=now, content_type="application/json",
+        payload=payload, encoding="utf-8", url=url, declared=declared,
+    )
+
+
+def _json_records(path: Path, data: bytes, now: datetime) -> Iterator[RawDocument | Quarantined]:
+    """A ``.json`` export: one object or a list of them, each a document."""
+    uri = uri_of(path)
+    raw_id = sha256_hex(data)
+    try:
+        parsed = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        yield Quarantined(raw_id, uri, "load", "invalid_encoding", f"export is not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}")
+        return
+    except json.JSONDecodeError as exc:
+        yield Quarantined(raw_id, uri, "load", "invalid_json", f"{exc.msg} at line {exc.lineno} column {exc.colno}")
+        return
+    except RecursionError:
+        yield Quarantined(raw_id, uri, "load", "invalid_json", "nested too deeply")
+        return
+    except ValueError as exc:
+        yield Quarantined(raw_id, uri, "load", "invalid_json", str(exc)[:200])
+        return
+    records = parsed if isinstance(parsed, list) else [parsed]
+    if not records:
+        yield Quarantined(raw_id, uri, "load", "empty_input", "the export holds no records")
+        return
+    for number, record in enumerate(records, start=1):
         record_uri = f"{uri}#{number}"
-        payload = line.encode("utf-8")
-        raw_id = sha256_hex(payload)
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield Quarantined(raw_id, record_uri, "load", "invalid_json", f"{exc.msg} at column {exc.colno}")
+            payload = json.dumps(record, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        except (ValueError, RecursionError) as exc:
+            yield Quarantined(sha256_hex(f"{raw_id}#{number}".encode()), record_uri, "load", "invalid_json", f"record cannot be read back: {type(exc).__name__}")
             continue
-        if not isinstance(record, dict):
-            yield Quarantined(raw_id, record_uri, "load", "invalid_json", f"expected an object, found {type(record).__name__}")
-            continue
-        url = record.get("url") if isinstance(record.get("url"), str) else None
-        html_field = next((f for f in HTML_FIELDS if isinstance(record.get(f), str)), None)
-        if html_field is None and not any(isinstance(record.get(f), str) for f in TEXT_FIELDS):
-            yield Quarantined(raw_id, record_uri, "load", "missing_text_field", f"record has none of {TEXT_FIELDS + HTML_FIELDS}")
-            continue
-        yield RawDocument(
-            raw_id=raw_id,
-            uri=record_uri,
-            domain=domain_of(url, path),
-            fetched_at=now,
-            content_type="application/json",
-            payload=payload,
-            encoding="utf-8",
-            url=url,
-            declared={k: record[k] for k in ("title", "published_at", "authors", "language", "tags") if k in record},
-        )
+        yield _record_document(path, record_uri, payload, now)
+
+
+def _jsonl_records(path: Path, max_bytes: int, now: datetime) -> Iterator[RawDocument | Quarantined]:
+    """A JSONL export, read a line at a time: a line over the size cap is that record's problem."""
+    uri = uri_of(path)
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below; a generator holds it across yields
+    except OSError as exc:
+        yield _refused(path, "unreadable_input", exc.strerror or str(exc))
+        return
+    with fh:
+        number = 0  # non-blank lines, as the records are numbered in their uri
+        while True:
+            line = fh.readline(max_bytes + 1)
+            if not line:
+                break
+            if len(line) > max_bytes and not line.endswith(b"\n"):
+                while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
+                    pass  # the rest of an oversize line is skipped, not held
+                number += 1
+                yield Quarantined(sha256_hex(f"{uri}#{number}".encode()), f"{uri}#{number}", "load", "oversize_input", f"line over {max_bytes} bytes")
+                continue
+            line = line.rstrip(b"\r\n")
+            if not line.strip():
+                continue
+            number += 1
+            yield _record_document(path, f"{uri}#{number}", line, now)
+        if not number:
+            yield Quarantined(sha256_hex(uri.encode("utf-8")), uri, "load", "empty_input", "the export holds no records")
 
 
 def iter_local_documents(paths: list[str | Path], max_bytes: int, now: datetime | None = None) -> Iterator[RawDocument | Quarantined]:
-    """Raw documents (or load-stage quarantine records) for every input file."""
+    """Raw documents (or load-stage quarantine records) for every input entry."""
     now = now or datetime.now(UTC)
-    for path in iter_input_files(paths):
-        uri = str(path)
-        if not path.exists():
-            yield Quarantined(sha256_hex(uri.encode()), uri, "load", "missing_input", "no such file or directory")
+    for entry in iter_input_entries(paths):
+        if isinstance(entry, Quarantined):
+            yield entry
             continue
-        try:
-            size = path.stat().st_size
-            if size > max_bytes:
-                yield Quarantined(sha256_hex(uri.encode()), uri, "load", "oversize_input", f"{size} bytes, limit {max_bytes}")
-                continue
-            data = path.read_bytes()
-        except OSError as exc:
-            yield Quarantined(sha256_hex(uri.encode()), uri, "load", "unreadable_input", exc.strerror or str(exc))
+        path = entry
+        suffix = path.suffix.lower()
+        if suffix in EXPORT_SUFFIXES - {".json"}:  # read a line at a time: no cap on the whole file
+            if (problem := _not_regular(path, float("inf"))) is not None:
+                yield problem
+            else:
+                yield from _jsonl_records(path, max_bytes, now)
             continue
+        data = read_bounded(path, max_bytes)
+        if isinstance(data, Quarantined):
+            yield data
+            continue
+        uri = uri_of(path)
         raw_id = sha256_hex(data)
         if not data.strip():
-            yield Quarantined(raw_id, uri, "load", "empty_input", f"{size} bytes, no content")
+            yield Quarantined(raw_id, uri, "load", "empty_input", f"{len(data)} bytes, no content")
             continue
-        suffix = path.suffix.lower()
-        if suffix in EXPORT_SUFFIXES:
-            try:
-                yield from _export_records(path, data, now)
-            except UnicodeDecodeError as exc:
-                yield Quarantined(raw_id, uri, "load", "invalid_encoding", f"export is not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}")
+        if suffix == ".json":
+            yield from _json_records(path, data, now)
             continue
         yield RawDocument(
             raw_id=raw_id,

@@ -62,7 +62,7 @@ def _elect(batch: list[dict], members: list[dict], dropped: set[str], sketches, 
             continue
         for r in rows:
             cluster[r["article_id"]] = (leader, r["article_id"] == leader)
-    story = {a: min(ids) for ids in stories.values() for a in ids}
+    story = {a: first for ids in stories.values() for first in (min(ids),) for a in ids}
     return cluster, story, relinked
 
 
