@@ -1,13 +1,16 @@
 """robots.txt, obeyed and cached per host (in memory for the run, in the fetch state across runs).
 
-RFC 9309: a 4xx robots.txt means no rules; a 5xx or an unreachable one means the host is off
-limits for now. Crawl-delay raises the host's spacing up to a ceiling."""
+Matching follows RFC 9309 through protego (Scrapy's parser): ``*`` and a trailing ``$`` in paths,
+the longest matching rule wins and Allow wins a tie, percent-encoding is normalised on both sides,
+and groups naming the same user agent are merged; the group of our agent token applies, else ``*``.
+A 4xx robots.txt means no rules; a 5xx or an unreachable one means the host is off limits for
+now. Crawl-delay (any non-negative number) raises the host's spacing up to a ceiling."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from urllib.robotparser import RobotFileParser
+
+from protego import Protego
 
 from pipeline.sources.web.policy import FetchError, FetchRefused
 from pipeline.sources.web.urls import host_key
@@ -17,57 +20,43 @@ ROBOTS_MAX_BYTES = 512_000  # RFC 9309 asks parsers to read at least 500 KiB
 ROBOTS_TYPES = frozenset({"text/plain", "text/html", "application/octet-stream", ""})
 
 
-def crawl_delays(text: str) -> list[tuple[list[str], float]]:
-    """(user agents, delay) of each group with a Crawl-delay. urllib's parser takes whole seconds
-    only and ignores ``2.5`` or ``5.0``; this reads any non-negative number."""
-    groups: list[tuple[list[str], float]] = []
-    agents: list[str] = []
-    in_rules = False  # a user-agent line after rules starts a new group
-    for line in text.splitlines():
-        key, _, value = line.split("#", 1)[0].partition(":")
-        key, value = key.strip().lower(), value.strip()
-        if key == "user-agent":
-            if in_rules:
-                agents, in_rules = [], False
-            agents.append(value.lower())
-        elif key in ("allow", "disallow", "crawl-delay", "request-rate") and agents:
-            in_rules = True
-            if key == "crawl-delay":
-                try:
-                    delay = float(value)
-                except ValueError:
-                    continue
-                if math.isfinite(delay) and delay >= 0:
-                    groups.append((list(agents), delay))
-    return groups
+def agent_token(agent: str) -> str:
+    """The product token of a User-Agent string (``newsingest/0.1 (+url)`` -> ``newsingest``),
+    which is what robots.txt groups name; ``*`` when there is none."""
+    return agent.split("/", 1)[0].strip() or "*"
+
+
+def parse_robots(text: str) -> Protego:
+    # A byte order mark would otherwise hide the first line, typically the first User-agent.
+    return Protego.parse(text.removeprefix("\ufeff"))
 
 
 class HostRules:
-    def __init__(self, parser: RobotFileParser | None, unavailable: str | None = None, text: str = ""):
-        self.parser = parser
+    def __init__(self, parser: Protego | None, unavailable: str | None = None, text: str = ""):
+        self.parser = parser if parser is not None or not text else parse_robots(text)
         self.unavailable = unavailable  # detail of why the host is off limits
-        self.delays = crawl_delays(text)
 
     def allows(self, agent: str, url: str) -> bool:
-        return self.unavailable is None and (self.parser is None or self.parser.can_fetch(agent, url))
+        return self.unavailable is None and (self.parser is None or self.parser.can_fetch(url, agent_token(agent)))
 
     def crawl_delay(self, agent: str) -> float | None:
-        """The delay of the group naming this agent (as urllib matches it), else of ``*``."""
-        token = agent.split("/", 1)[0].lower()
-        for agents, delay in self.delays:
-            if any(a != "*" and a in token for a in agents):
-                return delay
-        return next((delay for agents, delay in self.delays if "*" in agents), None)
+        """The Crawl-delay of the group that applies to this agent; when that group sets none, the
+        one of ``*`` (the politer reading). Fractions count as written; negative or malformed values
+        are ignored."""
+        if self.parser is None:
+            return None
+        delay = self.parser.crawl_delay(agent_token(agent))
+        return delay if delay is not None else self.parser.crawl_delay("*")
 
     def sitemaps(self) -> list[str]:
-        return list(self.parser.site_maps() or []) if self.parser is not None else []
+        return list(self.parser.sitemaps) if self.parser is not None else []
 
 
 class RobotsCache:
     """``load(robots_url)`` returns the robots.txt text, None for 'no rules' (4xx), or raises FetchError."""
 
     def __init__(self, agent: str, load: Callable[[str], str | None], on_delay: Callable[[str, float], None] | None = None, max_delay: float = 30.0):
-        self.agent = agent.split("/", 1)[0].strip() or "*"
+        self.agent = agent_token(agent)
         self.load = load
         self.on_delay = on_delay
         self.max_delay = max_delay
@@ -95,9 +84,10 @@ class RobotsCache:
             return HostRules(None, unavailable=f"internal_error: {type(exc).__name__}: {exc}")
         if text is None:
             return HostRules(None)
-        parser = RobotFileParser()
-        parser.parse(text.splitlines())
-        return HostRules(parser, text=text)
+        try:
+            return HostRules(parse_robots(text))
+        except Exception as exc:  # a parser failure must not fail every page of the host, nor open it up
+            return HostRules(None, unavailable=f"internal_error: robots.txt not parsed: {type(exc).__name__}: {exc}")
 
     def check(self, url: str) -> None:
         rules = self.rules(url)
