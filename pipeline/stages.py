@@ -30,8 +30,9 @@ def _quarantine_row(q: Quarantined) -> dict:
 
 # --------------------------------------------------------------------------- load
 
-def known_raw_ids(settings: Settings, raw_ids: list[str]) -> set[str]:
-    """Raw documents some earlier run already settled (rerun of known input)."""
+def known_raw_ids(settings: Settings, raw_ids: list[str], run_id: str | None = None) -> set[str]:
+    """Raw documents some earlier run already settled (rerun of known input). A retry of the same
+    run id is not an earlier run: it settles its documents again, to the same outcomes."""
     from pipeline.store import read_connection
 
     if not raw_ids:
@@ -43,7 +44,8 @@ def known_raw_ids(settings: Settings, raw_ids: list[str]) -> set[str]:
 
         con.register("batch_ids", pa.table({"raw_id": raw_ids}))
         rows = con.execute(
-            "SELECT DISTINCT l.raw_id FROM run_ledger l JOIN batch_ids b USING (raw_id) WHERE l.outcome <> 'unchanged'"
+            "SELECT DISTINCT l.raw_id FROM run_ledger l JOIN batch_ids b USING (raw_id) WHERE l.outcome <> 'unchanged' AND l.run_id IS DISTINCT FROM $run_id",
+            {"run_id": run_id},
         ).fetchall()
         return {r[0] for r in rows}
 
@@ -61,11 +63,11 @@ class _Loader:
     input settled by an earlier run becomes ``unchanged`` and the site-line keys are staged, to be
     counted across the batch once every shard is written."""
 
-    def __init__(self, out: str, settings: Settings):
+    def __init__(self, out: str, settings: Settings, run_id: str):
         from pipeline.clean.site_lines import site_line_keys
 
         self.site_line_keys = site_line_keys
-        self.out, self.settings = out, settings
+        self.out, self.settings, self.run_id = out, settings, run_id
         self.pending: list[RawDocument] = []
         self.shards: list[str] = []
         self.key_files: list[str] = []
@@ -79,7 +81,7 @@ class _Loader:
 
     def flush(self) -> None:
         docs, self.pending = self.pending, []
-        known = known_raw_ids(self.settings, [d.raw_id for d in docs])
+        known = known_raw_ids(self.settings, [d.raw_id for d in docs], self.run_id)
         self.unchanged += [_ledger_row(d.raw_id, d.uri, "unchanged", domain=d.domain) for d in docs if d.raw_id in known]
         docs = [d for d in docs if d.raw_id not in known]
         if not docs and self.shards:
@@ -103,7 +105,7 @@ def stage_load(inputs: list[str], run_id: str, settings: Settings) -> dict:
     from pipeline.sources import iter_documents
 
     out = staging.run_dir(settings.staging_url, run_id)
-    loader = _Loader(out, settings)
+    loader = _Loader(out, settings, run_id)
     quarantined: list[dict] = []
     copies: list[dict] = []
     seen: set[str] = set()
@@ -117,10 +119,10 @@ def stage_load(inputs: list[str], run_id: str, settings: Settings) -> dict:
         else:
             loader.add(item)
     loader.flush()
-    known = known_raw_ids(settings, [q["raw_id"] for q in quarantined])
+    known = known_raw_ids(settings, [q["raw_id"] for q in quarantined], run_id)
     unchanged = loader.unchanged + [_ledger_row(q["raw_id"], q["uri"], "unchanged") for q in quarantined if q["raw_id"] in known]
     quarantined = [q for q in quarantined if q["raw_id"] not in known]
-    site_lines, boilerplate = count_site_lines(loader.key_files, out, settings)
+    site_lines, boilerplate = count_site_lines(loader.key_files, out, settings, run_id)
     return {
         "run_id": run_id,
         "input": ",".join(map(str, inputs)),
@@ -135,7 +137,11 @@ def stage_load(inputs: list[str], run_id: str, settings: Settings) -> dict:
     }
 
 
-def count_site_lines(key_files: list[str], out: str, settings: Settings) -> tuple[str, str]:
+def _landed(con, run_id: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM runs WHERE run_id = $run_id AND status = 'landed'", {"run_id": run_id}).fetchall()[0][0])
+
+
+def count_site_lines(key_files: list[str], out: str, settings: Settings, run_id: str = "") -> tuple[str, str]:
     """This batch's site-line counts (added to ``site_lines`` at land) and the lines of this batch
     that the batch and the stored history together repeat often enough to be site boilerplate.
     Counted in DuckDB, which spills to disk, so a large batch costs no more memory than a small one."""
@@ -151,10 +157,12 @@ def count_site_lines(key_files: list[str], out: str, settings: Settings) -> tupl
             counts = con.sql(f"SELECT domain, line_key, count(*)::INTEGER AS doc_count FROM {batch} GROUP BY ALL ORDER BY ALL").to_arrow_table()
             con.register("batch_site_lines", counts)
             history = "SELECT domain, line_key, doc_count FROM site_lines" if stored is not None else "SELECT NULL::VARCHAR AS domain, NULL::VARCHAR AS line_key, 0 AS doc_count WHERE false"
+            # A retry of a run that already landed finds its own counts in the history: not twice.
+            own = 0 if stored is None or not _landed(stored, run_id) else 1
             learned = con.sql(
                 f"""
                 SELECT b.domain, b.line_key FROM batch_site_lines b LEFT JOIN ({history}) h USING (domain, line_key)
-                WHERE b.doc_count + coalesce(h.doc_count, 0) >= {int(settings.site_repeat_min_docs)} ORDER BY ALL
+                WHERE b.doc_count * {1 - own} + coalesce(h.doc_count, 0) >= {int(settings.site_repeat_min_docs)} ORDER BY ALL
                 """
             ).to_arrow_table()
             con.unregister("batch_site_lines")

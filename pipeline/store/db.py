@@ -85,14 +85,29 @@ def connect(path: str | Path, retry_seconds: float = 60.0):
         con.close()
 
 
+def schema_is_current(con: duckdb.DuckDBPyConnection) -> bool:
+    tables = {name for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "schema_version" not in tables:
+        return False
+    applied = {v for (v,) in con.execute("SELECT version FROM schema_version").fetchall()}
+    return {v for v, _ in migrations()} <= applied
+
+
 @contextmanager
 def read_connection(path: str | Path, retry_seconds: float = 60.0):
-    """Read-only connection, or None when the database does not exist yet."""
+    """Read-only connection, or None when the database does not exist yet. A database without the
+    current schema (left empty by a run killed before its first commit, or from an older version)
+    is migrated first by a short writer connection, so readers never meet missing tables."""
     path = Path(path)
     if not path.exists():
         yield None
         return
     con = _open(path, True, retry_seconds)
+    if not schema_is_current(con):
+        con.close()
+        with connect(path, retry_seconds):
+            pass
+        con = _open(path, True, retry_seconds)
     try:
         yield con
     finally:

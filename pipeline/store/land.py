@@ -18,6 +18,7 @@ from pipeline.dedup.canonical import Member, choose_canonical
 from pipeline.dedup.cluster import Assignment, Doc
 from pipeline.dedup.cluster import cluster as near_cluster
 from pipeline.dedup.history import doc_key, key_table
+from pipeline.dedup.sketch import SKETCH_VERSION
 from pipeline.settings import Settings
 from pipeline.store.db import connect
 
@@ -267,12 +268,16 @@ def _write(con, run_id, input_description, version, now, validation_success, art
         "INSERT OR IGNORE INTO quarantine SELECT raw_id, uri, stage, reason, detail, $run_id, $version, $now FROM batch_quarantine",
         params,
     )
-    con.execute(
-        """
-        INSERT INTO site_lines SELECT domain, line_key, doc_count FROM batch_site_lines
-        ON CONFLICT (domain, line_key) DO UPDATE SET doc_count = site_lines.doc_count + excluded.doc_count
-        """
-    )
+    # A retry of a run that already landed (same run id) has counted its site lines once already.
+    if not con.execute("SELECT count(*) FROM runs WHERE run_id = $run_id AND status = 'landed'", {"run_id": run_id}).fetchall()[0][0]:
+        con.execute(
+            """
+            INSERT INTO site_lines SELECT domain, line_key, doc_count FROM batch_site_lines
+            ON CONFLICT (domain, line_key) DO UPDATE SET doc_count = site_lines.doc_count + excluded.doc_count
+            """
+        )
+    # The index now holds sketches of this version (a new database records it with its first batch).
+    con.execute("INSERT OR REPLACE INTO near_index_state VALUES ('sketch_version', $version)", {"version": SKETCH_VERSION})
     con.execute(
         "INSERT OR REPLACE INTO run_ledger (run_id, raw_id, uri, outcome, article_id, reason, domain) "
         "SELECT $run_id, raw_id, uri, outcome, article_id, reason, domain FROM batch_ledger",
