@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 ENV_PREFIX = "NEWSINGEST_"
+DEFAULT_DB_NAME = "newsingest.duckdb"
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,8 +18,8 @@ class Settings:
     db_path: Path | None = None  # default: <home>/newsingest.duckdb
     staging_url: str | None = None  # local path or fsspec URL; default: <home>/staging
     report_dir: Path | None = None  # default: <home>/reports
-    replica_path: Path | None = None  # default: <home>/newsingest.read.duckdb
-    export_dir: Path | None = None  # default: <home>/export
+    replica_path: Path | None = None  # default: <db stem>.read.duckdb beside db_path (<home>/newsingest.read.duckdb)
+    export_dir: Path | None = None  # default: <db stem>.export beside db_path; "export" for newsingest.duckdb (<home>/export)
     shard_size: int = 200  # documents per clean task
     max_document_bytes: int = 5_000_000
     max_clean_seconds: float = 20.0  # per document
@@ -57,12 +58,15 @@ class Settings:
     def __post_init__(self) -> None:
         home = Path(self.home)
         object.__setattr__(self, "home", home)
+        db = home / DEFAULT_DB_NAME if self.db_path is None else Path(self.db_path)
         defaults = {
-            "db_path": home / "newsingest.duckdb",
+            "db_path": db,
             "staging_url": str(home / "staging"),
             "report_dir": home / "reports",
-            "replica_path": home / "newsingest.read.duckdb",
-            "export_dir": home / "export",
+            # Derived from the database, not the home: two databases under one home (--db) must not
+            # overwrite each other's replica and exports. The default database keeps var/export.
+            "replica_path": db.with_name(f"{db.stem}.read.duckdb"),
+            "export_dir": db.with_name("export" if db.name == DEFAULT_DB_NAME else f"{db.stem}.export"),
             "raw_dir": home / "raw",
         }
         for name, value in defaults.items():

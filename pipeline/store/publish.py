@@ -32,7 +32,8 @@ def publish(settings: Settings) -> dict:
         for table in EXPORTED:
             target = export_dir / f"{table}.parquet"
             partial = export_dir / f".{table}.parquet.tmp"
-            con.execute(f"COPY (SELECT * FROM {table}) TO '{partial}' (FORMAT parquet, COMPRESSION zstd)")
+            # The path as a parameter: any character a home directory may hold is safe.
+            con.execute(f"COPY (SELECT * FROM {table}) TO ? (FORMAT parquet, COMPRESSION zstd)", [str(partial)])
             os.replace(partial, target)
             exports[table] = str(target)
         canonical = con.execute("SELECT count(*) FROM canonical_articles").fetchall()[0][0]
