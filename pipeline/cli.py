@@ -5,6 +5,7 @@
     newsingest run --input PATH [--db FILE]
     newsingest report [--run RUN_ID] [--db FILE]
     newsingest reindex [--db FILE]
+    newsingest clean-staging [--older-than HOURS]
     newsingest eval-clean --manifest M [--input html|txt] [--workers N]
     newsingest fetch --feed URL | --sitemap URL | --urls FILE | --homepage URL [--db FILE]
 """
@@ -14,13 +15,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from pipeline import __version__
 from pipeline.settings import load_settings
+from pipeline.workers import process_pool
+
+EXIT_USAGE = 2
+EXIT_FAILED = 3
 
 
 def _json_default(value):
@@ -50,7 +55,7 @@ def cmd_clean(args) -> int:
     jobs = ((item, settings, args.url, force_format) for item in iter_local_documents(args.paths, settings.max_document_bytes))
     workers = settings.worker_count
     failures = 0
-    with ProcessPoolExecutor(max_workers=workers) if workers > 1 else _Inline() as pool:
+    with process_pool(workers) if workers > 1 else _Inline() as pool:
         # map keeps input order; chunks amortise the hand-over between processes
         for result in pool.map(_clean_one, jobs, chunksize=16):
             if isinstance(result, Quarantined):
@@ -151,20 +156,38 @@ def _import_in_background(name: str):
 
 
 def cmd_run(args) -> int:
+    """Exit 0 when the batch landed (quarantined documents are outcomes too: see the summary),
+    2 when an input does not exist (nothing is run), 3 when the run failed (nothing is landed)."""
+    from pipeline import staging
+
+    settings = load_settings(args.config, db_path=args.db, home=args.home)
+    missing = [path for path in args.input if not os.path.lexists(path)]
+    if missing:
+        print(f"newsingest run: no such input: {', '.join(map(str, missing))}", file=sys.stderr)
+        return EXIT_USAGE
+    run_id = args.run_id or "cli__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    staging.remove_stale_runs(settings.staging_url)  # left by runs that were killed
+    staging.claim_run(settings.staging_url, run_id)
+    try:
+        return _run(args, settings, run_id)
+    finally:
+        if not args.keep_staging:
+            staging.remove_run(settings.staging_url, run_id)
+
+
+def _run(args, settings, run_id: str) -> int:
     from tqdm import tqdm
 
     from pipeline import stages
-
-    settings = load_settings(args.config, db_path=args.db, home=args.home)
-    run_id = args.run_id or "cli__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    progress = tqdm(total=6, desc="load", unit="stage", disable=args.quiet, file=sys.stderr)
     from pipeline.sources.files import iter_input_files
+
+    progress = tqdm(total=6, desc="load", unit="stage", disable=args.quiet, file=sys.stderr)
 
     files = sum(1 for _ in iter_input_files(args.input))
     workers = min(settings.worker_count, max(1, files))
     shard_size = max(1, min(settings.shard_size, math.ceil(files / workers) if files else 1))
     # The workers start and load their models while this process reads the input.
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    pool = process_pool(workers) if workers > 1 else None
     try:
         if pool is not None:
             for _ in range(workers):
@@ -174,10 +197,7 @@ def cmd_run(args) -> int:
         progress.set_description(f"clean {loaded['to_clean']} docs")
         validation_import = _import_in_background("pipeline.validate.gx_import")
         jobs = [(shard, loaded["boilerplate"], settings) for shard in loaded["shards"]]
-        if pool is not None and len(jobs) > 1:
-            cleaned = list(pool.map(_clean_shard, jobs))
-        else:
-            cleaned = [_clean_shard(job) for job in jobs]
+        cleaned = list(pool.map(_clean_shard, jobs)) if pool is not None and len(jobs) > 1 else [_clean_shard(job) for job in jobs]
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -197,10 +217,6 @@ def cmd_run(args) -> int:
     report = stages.stage_report(run_id, settings, validated)
     progress.update(1)
     progress.close()
-    if not args.keep_staging:
-        from pipeline.staging import remove_run
-
-        remove_run(settings.staging_url, run_id)
     print(format_summary(report))
     return 0
 
@@ -249,7 +265,23 @@ def cmd_report(args) -> int:
             print(f"newsingest report: no runs in {settings.db_path}", file=sys.stderr)
             return 2
         run_id = row[0]
+    else:
+        with read_connection(settings.db_path) as con:
+            known = con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]).fetchall()[0][0] if con else 0
+        if not known:
+            print(f"newsingest report: no run {run_id!r} in {settings.db_path}", file=sys.stderr)
+            return EXIT_USAGE
     print(format_summary(stage_report(run_id, settings)))
+    return 0
+
+
+def cmd_clean_staging(args) -> int:
+    from pipeline.staging import remove_stale_runs
+
+    settings = load_settings(args.config, home=args.home)
+    older = None if args.older_than is None else args.older_than * 3600
+    for path in remove_stale_runs(settings.staging_url, older):
+        print(f"removed {path}")
     return 0
 
 
@@ -301,6 +333,12 @@ def build_parser() -> argparse.ArgumentParser:
     reindex.add_argument("--home")
     reindex.set_defaults(func=cmd_reindex)
 
+    staging = sub.add_parser("clean-staging", help="remove the staging folders of runs that were killed or failed")
+    staging.add_argument("--home")
+    staging.add_argument("--older-than", type=float, metavar="HOURS",
+                         help="also folders of runs started elsewhere (a DAG run, another machine) untouched for this many hours")
+    staging.set_defaults(func=cmd_clean_staging)
+
     from pipeline.sources.web.cli import add_parser as add_fetch_parser
 
     add_fetch_parser(sub)
@@ -308,8 +346,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 done; 1 done, but some records were refused (clean, dedup, fetch: an error
+    object or a quarantine row says which); 2 a usage error or an input that cannot be read,
+    nothing done; 3 the command itself failed (storage, a batch-level validation failure, a bug),
+    with a one-line message on standard error."""
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if os.environ.get("NEWSINGEST_TRACEBACK"):
+            raise
+        print(f"newsingest {args.command}: failed: {type(exc).__name__}: {str(exc)[:2000]} (NEWSINGEST_TRACEBACK=1 shows where)", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

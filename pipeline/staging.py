@@ -136,3 +136,74 @@ def remove_run(staging_url: str, run_id: str) -> None:
     fs, path = fsspec.core.url_to_fs(run_dir(staging_url, run_id))
     if fs.exists(path):
         fs.rm(path, recursive=True)
+
+
+OWNER_FILE = "owner.json"
+
+
+def claim_run(staging_url: str, run_id: str) -> None:
+    """Record which process owns a run's staging folder, so a later run can tell a dead run's
+    leftovers from a live run's files."""
+    import json
+    import os
+    import socket
+
+    import psutil
+
+    fs, path = fsspec.core.url_to_fs(run_dir(staging_url, run_id))
+    fs.makedirs(path, exist_ok=True)
+    owner = {"pid": os.getpid(), "host": socket.gethostname(), "created": psutil.Process().create_time()}
+    with fs.open(f"{path}/{OWNER_FILE}", "w") as fh:
+        json.dump(owner, fh)
+
+
+def _owner_alive(owner: dict) -> bool | None:
+    """Whether the owning process still runs; None when it ran on another machine."""
+    import socket
+
+    import psutil
+
+    if owner.get("host") != socket.gethostname():
+        return None
+    try:
+        return abs(psutil.Process(int(owner["pid"])).create_time() - float(owner["created"])) < 1.0
+    except (psutil.NoSuchProcess, psutil.AccessDenied, KeyError, TypeError, ValueError):
+        return False
+
+
+def stale_runs(staging_url: str, older_than_seconds: float | None = None) -> list[str]:
+    """Run folders nobody will finish: owned by a process of this machine that is gone, or (with
+    ``older_than_seconds``) unowned or owned elsewhere and untouched for that long."""
+    import json
+    import time
+
+    fs, root = fsspec.core.url_to_fs(staging_url)
+    if not fs.exists(root):
+        return []
+    found = []
+    for entry in fs.ls(root, detail=True):
+        if entry["type"] != "directory":
+            continue
+        path = entry["name"]
+        alive = None
+        try:
+            with fs.open(f"{path}/{OWNER_FILE}", "r") as fh:
+                alive = _owner_alive(json.load(fh))
+        except (FileNotFoundError, ValueError):
+            pass
+        if alive is False:
+            found.append(path)
+        elif alive is None and older_than_seconds is not None:
+            modified = entry.get("mtime") or entry.get("LastModified") or entry.get("created")
+            stamp = modified.timestamp() if hasattr(modified, "timestamp") else float(modified or 0)
+            if time.time() - stamp > older_than_seconds:
+                found.append(path)
+    return found
+
+
+def remove_stale_runs(staging_url: str, older_than_seconds: float | None = None) -> list[str]:
+    fs, _ = fsspec.core.url_to_fs(staging_url)
+    removed = stale_runs(staging_url, older_than_seconds)
+    for path in removed:
+        fs.rm(path, recursive=True)
+    return removed

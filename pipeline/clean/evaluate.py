@@ -16,12 +16,12 @@ import os
 import re
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.sources.files import domain_of
+from pipeline.workers import process_pool
 
 TOKEN = re.compile(r"\w+")
 SHINGLE = 4
@@ -161,7 +161,7 @@ def evaluate(manifest: str | Path, input_kind: str = "html", workers: int | None
     if workers == 1:
         results = [_score_chunk(chunks[0])]
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with process_pool(workers) as pool:
             results = list(pool.map(_score_chunk, chunks))
     elapsed = time.perf_counter() - started
     order = {page["id"]: i for i, page in enumerate(pages)}

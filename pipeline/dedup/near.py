@@ -25,10 +25,8 @@ def near_duplicates(rows: list[dict], history=None, containment: float = CONTAIN
     ``body``); ``history`` a ``StoredIndex`` or None. Texts under ``min_body_words`` words come
     last in the visiting order, so they never lead a cluster: one that joins no full article is
     reported in ``unmatched_short``."""
-    if rows and "sketch" in rows[0]:
-        sketches = [(r["sketch"], r["word_count"], r["whole_hash"]) for r in rows]
-    else:
-        sketches = sketch_texts([r["body"] for r in rows])
+    staged = bool(rows) and "sketch" in rows[0]
+    sketches = [(r["sketch"], r["word_count"], r["whole_hash"]) for r in rows] if staged else sketch_texts([r["body"] for r in rows])
     docs = [
         Doc(r["article_id"], samples, whole, Member(r["article_id"], r["published_at"], r["word_count"], r["domain"] or "", r["wire_agency"], r["word_count"] < min_body_words))
         for r, (samples, _, whole) in zip(rows, sketches)
