@@ -37,20 +37,70 @@ def same_story(
     return shared >= max(min_shared, min(len(terms_a), len(terms_b)) // 3)
 
 
-def candidate_pairs(terms: dict[str, list[str]], min_shared: int) -> list[tuple[str, str]]:
+POSTING_CAP = 32  # a term held by more articles of the batch is too common to pair all of them
+NEIGHBOURS = 8  # ... so each of them is paired with this many of its next in time instead
+
+
+def candidate_pairs(terms: dict[str, list[str]], min_shared: int, when: dict[str, datetime | None] | None = None) -> list[tuple[str, str]]:
     """The pairs of articles sharing at least ``min_shared`` terms (a necessary condition of
-    ``same_story``), found through the terms instead of by comparing every pair."""
+    ``same_story``), found without comparing every pair.
+
+    Each article's terms are ranked rarest first (by how many articles of the batch hold them);
+    two articles sharing ``min_shared`` terms share one of the first ``len - min_shared + 1`` of
+    each (prefix filtering), so only those are indexed, and the names every article carries
+    mostly stay out. A term still indexed for more than ``POSTING_CAP`` articles pairs each of
+    them only with its ``NEIGHBOURS`` next in time (``when``, then id): a big story published
+    together still chains, and the pairs stay linear in the batch. Exact when no indexed term
+    is held by more than ``POSTING_CAP`` articles."""
+    import numpy as np
+
     keys = sorted(terms)
-    postings: dict[str, list[int]] = defaultdict(list)
-    for number, key in enumerate(keys):
-        for term in set(terms[key]):
-            postings[term].append(number)
     size = len(keys)
-    shared: Counter[int] = Counter()
-    for numbers in postings.values():
-        if len(numbers) > 1:
-            shared.update(a * size + b for i, a in enumerate(numbers) for b in numbers[i + 1 :])
-    return [(keys[pair // size], keys[pair % size]) for pair, count in sorted(shared.items()) if count >= min_shared]
+    vocabulary = {term: number for number, term in enumerate(sorted({t for key in keys for t in terms[key]}))}
+    held = [sorted({vocabulary[t] for t in terms[key]}) for key in keys]
+    width = max((len(ids) for ids in held), default=0)
+    if size < 2 or width < min_shared:
+        return []
+    table = np.full((size, width), -1, dtype=np.int64)
+    for row, ids in enumerate(held):
+        table[row, : len(ids)] = ids
+    present = table >= 0
+    df = np.bincount(table[present], minlength=len(vocabulary))
+    rarity = np.where(present, df[table] * len(vocabulary) + table, np.iinfo(np.int64).max)  # rarest first, then by term
+    ranked = np.take_along_axis(table, np.argsort(rarity, axis=1, kind="stable"), axis=1)
+    prefix = np.arange(width)[None, :] < (present.sum(axis=1) - min_shared + 1)[:, None]
+    post_rows = np.nonzero(prefix)[0]
+    post_terms = ranked[prefix]
+    when = when or {}
+    instants = np.array([_instant(when.get(key)) for key in keys])
+    rank = np.empty(size, dtype=np.int64)
+    rank[np.argsort(instants, kind="stable")] = np.arange(size)
+    order = np.lexsort((rank[post_rows], post_terms))  # postings by term, each in time order
+    post_rows, post_terms = post_rows[order], post_terms[order]
+    starts = np.flatnonzero(np.r_[True, post_terms[1:] != post_terms[:-1]])
+    lengths = np.diff(np.r_[starts, len(post_terms)])
+    length = np.repeat(lengths, lengths)
+    position = np.arange(len(post_terms)) - np.repeat(starts, lengths)
+    reach = np.where(length <= POSTING_CAP, length - 1, NEIGHBOURS)
+    codes = [np.empty(0, dtype=np.int64)]
+    for step in range(1, int(reach.max(initial=0)) + 1):
+        first = np.flatnonzero((position + step < length) & (step <= reach))
+        a, b = post_rows[first], post_rows[first + step]
+        codes.append(np.minimum(a, b) * size + np.maximum(a, b))
+    pairs = np.sort(np.concatenate(codes))
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]][: len(pairs)]]  # np.unique hashes, and is far slower here
+    found = []
+    for chunk in range(0, len(pairs), 65536):
+        a, b = np.divmod(pairs[chunk : chunk + 65536], size)
+        ta, tb = table[a], table[b]
+        shared = ((ta[:, :, None] == tb[:, None, :]) & (ta[:, :, None] >= 0)).sum(axis=(1, 2))
+        keep = shared >= min_shared
+        found.extend(zip(a[keep].tolist(), b[keep].tolist()))
+    return [(keys[a], keys[b]) for a, b in found]
+
+
+def _instant(when: datetime | None) -> float:
+    return when.timestamp() if when is not None else float("-inf")
 
 
 class UnionFind:
@@ -90,12 +140,21 @@ def assign_stories(rows: list[dict], near, history, settings, batch_ids: set[str
     members: dict[str, dict] = {}
     for member in near.members:
         members[member["article_id"]] = member
-    story_candidates = history.story_candidates(terms) if stored else {}
     sf = UnionFind()
     for a in sorted(batch_ids):
         sf.find(a)
-    for a, b in candidate_pairs(terms, settings.story_min_shared_terms):
-        if same_story(terms[a], terms[b], when[a], when[b], settings.story_min_shared_terms, settings.story_window_days):
+    # A near-copy shares its canonical copy's story: only the others (leaders, and copies of a
+    # stored article) are compared.
+    leaders = {}
+    for a in sorted(terms):
+        found = near.assigned.get(a)
+        if found is not None and found.canonical != a and found.canonical in terms:
+            sf.union(a, found.canonical)
+        else:
+            leaders[a] = terms[a]
+    story_candidates = history.story_candidates(leaders, when) if stored else {}
+    for a, b in candidate_pairs(leaders, settings.story_min_shared_terms, when):
+        if sf.find(a) != sf.find(b) and same_story(terms[a], terms[b], when[a], when[b], settings.story_min_shared_terms, settings.story_window_days):
             sf.union(a, b)
     for a, candidates in story_candidates.items():
         for found in candidates:
