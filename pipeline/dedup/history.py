@@ -13,6 +13,8 @@ import pyarrow as pa
 from pipeline.dedup.cluster import CANDIDATE_POSTING, CONTAINMENT, KEY_MODULUS, MIN_SHARED
 from pipeline.settings import Settings
 
+STORED_STORIES = 32  # a term held by more stored stories does not find story candidates
+STORED_PER_STORY = 4  # per term and stored story, the latest members a batch article is compared with
 MEMBER_COLUMNS = "a.article_id, a.dup_cluster_id, a.story_id, a.published_at, a.word_count, a.domain, a.wire_agency"
 
 
@@ -110,25 +112,68 @@ class StoredIndex:
     def story_members(self, story_ids: set[str]) -> list[dict]:
         return self._members("story_id", story_ids)
 
-    def story_candidates(self, terms: dict[str, list[str]]) -> dict[str, list[dict]]:
-        keys, values = [], []
+    def story_candidates(self, terms: dict[str, list[str]], when: dict | None = None) -> dict[str, list[dict]]:
+        """Per batch article, the stored articles sharing at least ``story_min_shared_terms`` of
+        its terms (and published within ``story_window_days`` of it, when both are dated), with
+        their terms. Bounded however common a term is: each article's terms are ranked rarest
+        first (stored and batch articles holding them) and only its first ``len - min_shared + 1``
+        are looked up (prefix filtering: a stored article sharing enough terms holds one of
+        them); a term held by more than ``STORED_STORIES`` stored stories does not discriminate
+        and is not looked up; and per term and stored story only its ``STORED_PER_STORY`` latest
+        members are, since joining one of them joins the story."""
+        from datetime import timedelta
+
+        when = when or {}
+        window = timedelta(days=self.settings.story_window_days)
+        keys, values, lows, highs = [], [], [], []
         for key, term_list in terms.items():
-            keys.extend([key] * len(term_list))
-            values.extend(term_list)
-        self.con.register("batch_terms", pa.table({"key": pa.array(keys, pa.string()), "term": pa.array(values, pa.string())}))
+            moment = when.get(key)
+            for term in dict.fromkeys(term_list):
+                keys.append(key)
+                values.append(term)
+                lows.append(moment - window if moment is not None else None)
+                highs.append(moment + window if moment is not None else None)
+        self.con.register("batch_terms", pa.table({
+            "key": pa.array(keys, pa.string()), "term": pa.array(values, pa.string()),
+            "lo": pa.array(lows, pa.timestamp("us", "UTC")), "hi": pa.array(highs, pa.timestamp("us", "UTC")),
+        }))
+        need = self.settings.story_min_shared_terms
         rows = self.con.execute(
             f"""
-            WITH hits AS (
-                SELECT b.key, t.article_id FROM batch_terms b JOIN story_terms t USING (term)
-                GROUP BY ALL HAVING count(*) >= {self.settings.story_min_shared_terms}
+            WITH stored AS (
+                SELECT t.term, t.article_id, a.story_id, a.published_at FROM story_terms t JOIN articles a USING (article_id)
+                WHERE t.term IN (SELECT term FROM batch_terms)
+            ), spread AS (
+                SELECT term, count(*) AS articles, count(DISTINCT story_id) AS stories FROM stored GROUP BY term
+            ), batch_df AS (
+                SELECT term, count(*) AS articles FROM batch_terms GROUP BY term
+            ), ranked AS (
+                SELECT b.key, b.term, b.lo, b.hi, s.stories,
+                       row_number() OVER (PARTITION BY b.key ORDER BY coalesce(s.articles, 0) + d.articles, b.term) AS place,
+                       count(*) OVER (PARTITION BY b.key) AS held
+                FROM batch_terms b JOIN batch_df d USING (term) LEFT JOIN spread s USING (term)
+            ), probe AS (
+                SELECT key, term, lo, hi FROM ranked WHERE place <= held - {need} + 1 AND stories <= {STORED_STORIES}
+            ), latest AS (
+                SELECT term, article_id, published_at FROM stored WHERE term IN (SELECT term FROM probe)
+                QUALIFY row_number() OVER (PARTITION BY term, story_id ORDER BY published_at DESC NULLS LAST, article_id) <= {STORED_PER_STORY}
+            ), found AS (
+                SELECT DISTINCT p.key, l.article_id FROM probe p JOIN latest l USING (term)
+                WHERE p.lo IS NULL OR l.published_at IS NULL OR l.published_at BETWEEN p.lo AND p.hi
+            ), hits AS (
+                SELECT f.key, f.article_id FROM found f
+                JOIN story_terms t ON t.article_id = f.article_id JOIN batch_terms b ON b.key = f.key AND b.term = t.term
+                GROUP BY ALL HAVING count(*) >= {need}
             ), terms AS (
                 SELECT t.article_id, list(t.term) AS terms FROM story_terms t
                 WHERE t.article_id IN (SELECT article_id FROM hits) GROUP BY t.article_id
             )
             SELECT h.key, a.article_id, a.story_id, a.published_at, t.terms
             FROM hits h JOIN articles a USING (article_id) JOIN terms t USING (article_id)
+            ORDER BY h.key, a.article_id
             """
         ).fetchall()
+        self.con.unregister("batch_terms")
         found: dict[str, list[dict]] = defaultdict(list)
         for key, article_id, story_id, published_at, term_list in rows:
             found[key].append({"article_id": article_id, "story_id": story_id, "published_at": published_at, "terms": term_list or []})
