@@ -113,3 +113,16 @@ def test_hostile_batch_every_entry_one_outcome_and_the_good_ones_land(tmp_path, 
             assert by_name[name][1] == "invalid_published_at", (name, by_name[name])
     assert "caf\\xe9-latin1-name.txt" in by_name
     assert all(reason for reason in reasons.values())
+
+
+def test_clean_prints_one_valid_line_per_hostile_entry(tmp_path):
+    import subprocess
+    import sys
+
+    entries, _ = build_hostile_tree(tmp_path / "inbox")
+    env = {**os.environ, "NEWSINGEST_MAX_DOCUMENT_BYTES": "25000", "NEWSINGEST_WORKERS": "1"}
+    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "clean", str(tmp_path / "inbox")], capture_output=True, env=env, timeout=240)
+    assert result.returncode == 1, result.stderr[-2000:]
+    lines = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]  # valid UTF-8 and JSON
+    assert len(lines) == entries
+    assert b"Traceback" not in result.stderr
