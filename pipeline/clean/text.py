@@ -15,11 +15,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 
 from pipeline.clean.lines import SENTENCE_END, WORD, line_keys, repeated_lines, split_lines
 from pipeline.clean.metadata import InvalidDate, parse_byline, parse_date
 from pipeline.clean.phrases import PhraseBook, phrase_book
-from pipeline.model import RemovedSegment
+from pipeline.model import DocumentError, RemovedSegment
+
+# Memory grows with lines (a few hundred bytes of state each: keys, labels, removed segments) and
+# words (the repeated-paragraph shingles), more than with bytes: 4.8 MB of two-letter lines is 1.6
+# million lines, one line of 800,000 words fills shingle tables of 400 MB. No article comes near
+# either limit (the evaluation pages have at most 672 lines and 8,409 words).
+MAX_LINES = 20_000
+MAX_WORDS = 100_000  # \w+ tokens, as the line keys count them
+LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines splits at
+NON_EMPTY_LINE = re.compile(f"[^\\s\u200b][^{LINE_BREAKS}]*")  # split_lines drops zero-width spaces
 BULLET = re.compile(r"^[-•*·▪–]\s+")
 TAGS_LINE = re.compile(r"^(?:tags|topics|schlagworte|themen|mots-clés|etiquetas|tag|argomenti)\s*:\s*(?P<tags>.+)$", re.IGNORECASE)
 GLUED_CRUMB = re.compile(r"^(?:Home|Start|Accueil|Inicio)(?=[A-Z])")
@@ -87,6 +97,7 @@ def clean_text(
     """Clean flattened text. ``extracted``: the text is already an extractor's main content
     (keep everything not labelled); otherwise it is a whole page and the article is located."""
     book = book or phrase_book()
+    _check_size(text)
     lines, words = split_lines(text)
     count = len(lines)
     folded_text = "\n".join(lines).casefold()  # one call for the document; casefold adds no line breaks
@@ -184,6 +195,21 @@ def clean_text(
     result.body_key = " ".join(keys[i] for i in range(count) if reason[i] is None and keys[i])
     result.dateline_lines = body_lines[:2]
     return result
+
+
+def _check_size(text: str) -> None:
+    """DocumentError for a text of more than MAX_LINES non-empty lines or MAX_WORDS words, counted
+    before any list of lines is built (hard-wrapped lines counted apart, as they are before
+    split_lines joins them). Texts too short to reach a limit are not scanned."""
+    if sum(text.count(c) for c in LINE_BREAKS) >= MAX_LINES and _count(NON_EMPTY_LINE, text, MAX_LINES) > MAX_LINES:
+        raise DocumentError("too_many_lines", f"more than {MAX_LINES:,} lines: a list or a dump, not an article")
+    if len(text) >= 2 * MAX_WORDS and _count(WORD, text, MAX_WORDS) > MAX_WORDS:
+        raise DocumentError("too_many_words", f"more than {MAX_WORDS:,} words: a book or a dump, not an article")
+
+
+def _count(pattern: re.Pattern, text: str, limit: int) -> int:
+    """Matches of a pattern in a text, counted up to one past ``limit`` without keeping them."""
+    return sum(1 for _ in islice(pattern.finditer(text), limit + 1))
 
 
 def _densest_run(lines, words, reason, prose, list_headers, limit) -> tuple[int, int]:
