@@ -140,22 +140,26 @@ class StoredIndex:
         need = self.settings.story_min_shared_terms
         rows = self.con.execute(
             f"""
-            WITH stored AS (
-                SELECT t.term, t.article_id, a.story_id, a.published_at FROM story_terms t JOIN articles a USING (article_id)
-                WHERE t.term IN (SELECT term FROM batch_terms)
-            ), spread AS (
-                SELECT term, count(*) AS articles, count(DISTINCT story_id) AS stories FROM stored GROUP BY term
-            ), batch_df AS (
+            WITH held_stored AS (
+                SELECT term, count(*) AS articles FROM story_terms WHERE term IN (SELECT term FROM batch_terms) GROUP BY term
+            ), held_batch AS (
                 SELECT term, count(*) AS articles FROM batch_terms GROUP BY term
             ), ranked AS (
-                SELECT b.key, b.term, b.lo, b.hi, s.stories,
-                       row_number() OVER (PARTITION BY b.key ORDER BY coalesce(s.articles, 0) + d.articles, b.term) AS place,
+                SELECT b.key, b.term, b.lo, b.hi,
+                       row_number() OVER (PARTITION BY b.key ORDER BY coalesce(s.articles, 0) + h.articles, b.term) AS place,
                        count(*) OVER (PARTITION BY b.key) AS held
-                FROM batch_terms b JOIN batch_df d USING (term) LEFT JOIN spread s USING (term)
+                FROM batch_terms b JOIN held_batch h USING (term) LEFT JOIN held_stored s USING (term)
+            ), prefix AS (
+                SELECT key, term, lo, hi FROM ranked WHERE place <= held - {need} + 1
+            ), stored AS (
+                SELECT t.term, t.article_id, a.story_id, a.published_at FROM story_terms t JOIN articles a USING (article_id)
+                WHERE t.term IN (SELECT term FROM prefix)
+            ), rare AS (
+                SELECT term FROM stored GROUP BY term HAVING count(DISTINCT story_id) <= {STORED_STORIES}
             ), probe AS (
-                SELECT key, term, lo, hi FROM ranked WHERE place <= held - {need} + 1 AND stories <= {STORED_STORIES}
+                SELECT * FROM prefix WHERE term IN (SELECT term FROM rare)
             ), latest AS (
-                SELECT term, article_id, published_at FROM stored WHERE term IN (SELECT term FROM probe)
+                SELECT term, article_id, published_at FROM stored WHERE term IN (SELECT term FROM rare)
                 QUALIFY row_number() OVER (PARTITION BY term, story_id ORDER BY published_at DESC NULLS LAST, article_id) <= {STORED_PER_STORY}
             ), found AS (
                 SELECT DISTINCT p.key, l.article_id FROM probe p JOIN latest l USING (term)
