@@ -8,13 +8,22 @@ copies get: a new headline, a changed byline or dateline, the tail trimmed, a cu
 to four paragraphs, light edits (synonyms, a dropped sentence, spelling), OCR noise, and every
 site's own boilerplate around it. Cluster sizes follow a heavy tail, so a large corpus holds
 clusters of hundreds of copies. The label of a document is its write-up.
+
+``write_batch`` writes a batch for end-to-end runs as text files in per-outlet folders, with more
+write-ups per event, date lines, syndicated files (the same bytes at two outlets' paths) and copies
+cut to fewer than 40 words, and a labels file beside it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 FIRST = ["Ana", "Rui", "Helena", "Marta", "Jonas", "Pieter", "Lena", "Tomasz", "Amara", "Kwame", "Nadia", "Omar", "Sofia", "Mateo", "Ingrid", "Yusuf", "Aiko", "Ravi", "Elena", "Dmitri", "Chloe", "Hugo", "Farah", "Luca", "Maya", "Kofi", "Zara", "Emil", "Leila", "Bruno", "Grace", "Tariq"]
 LAST = ["Ferreira", "Valadares", "Kowalski", "Okafor", "Lindqvist", "Moreau", "Haddad", "Novak", "Mensah", "Tanaka", "Ruiz", "Brandt", "Castillo", "Petrov", "Achebe", "Silva", "Rahman", "Costa", "Nakamura", "Weber", "Dubois", "Osei", "Fischer", "Alvarez", "Kim", "Rossi", "Mbeki", "Jansen", "Horvat", "Quinn", "Sato", "Varga"]
@@ -273,3 +282,179 @@ document in forty is a digest quoting the opening paragraphs of three stories, p
                         first.isoformat(), f"digest{number}", (), f"digest{number}"))
     rng.shuffle(docs)
     return docs[:documents]
+
+
+# --------------------------------------------------------------------------- batch corpus on disk
+#
+# A corpus for end-to-end runs (``pipeline/benchmarks/batch_scale.py``): the documents are written
+# as text files in per-outlet folders named like domains (``<input>/<outlet-domain>/<id>.txt``; the
+# loader takes the site from the folder name), streamed to disk one write-up cluster at a time so a
+# corpus of 100,000 files costs no more memory than one of 1,000. Its own random streams: the
+# default ``generate()`` output does not change.
+
+BATCH_CORPUS_VERSION = 1  # bump when the files written for a given size and seed change (benchmark caches key on it)
+_SENTENCE_END = re.compile(r"(?<=[.”!?])\s+(?=[A-Z“])")
+
+
+@dataclass(slots=True)
+class BatchFile:
+    path: str  # relative to the input folder: <outlet-domain>/<id>.txt
+    data: bytes
+    label: str  # the write-up
+    event: str
+    kind: str  # original | copy | short | syndicated
+    edits: tuple[str, ...] = ()
+    published_at: str | None = None
+    same_bytes_as: str | None = None  # a syndicated file: the path holding the same bytes
+    body_words: int | None = None  # a short copy: the words of its body (headline, byline, date and boilerplate aside)
+
+
+def _file_id(seed: int, name: str) -> str:
+    # a hash, so the loader's sorted order within a folder does not follow the clusters
+    return hashlib.blake2b(f"{seed}/{name}".encode(), digest_size=6).hexdigest()
+
+
+def _date_line(when: datetime) -> str:
+    return when.strftime("%d %B %Y, %H:%M UTC")
+
+
+def _copy_site(rng: random.Random, avoid: str = "") -> str:
+    while True:
+        site = f"{rng.choice(PAPERS)}{rng.randint(1, 40)}.example"
+        if site != avoid:
+            return site
+
+
+def short_copy(rng: random.Random, headline: str, byline: str, paragraphs: list[str], site: str, when: str | None, max_words: int = 39) -> tuple[str, int]:
+    """A copy cut to one or two short paragraphs (at most ``max_words`` words of body): the opening
+    sentences of the write-up, with the site's boilerplate around them. Returns the text and the
+    words of its body."""
+    sentences = [s for p in paragraphs[:2] for s in _SENTENCE_END.split(p)]
+    body: list[str] = []
+    words, limit = 0, rng.randint(1, 3)
+    for sentence in sentences:
+        n = len(sentence.split())
+        if words + n > max_words or len(body) == limit:
+            break
+        body.append(sentence)
+        words += n
+    if not body:  # a first sentence longer than the limit: cut inside it
+        body = [" ".join(sentences[0].split()[: rng.randint(max_words // 2, max_words)]) + " …"]
+    body = [" ".join(body[:-1]), body[-1]] if len(body) > 1 and rng.random() < 0.5 else [" ".join(body)]  # one or two paragraphs
+    boiler = random.Random(site).sample(BOILER, 5)
+    top = [line.format(site=site, year=2026, minutes=1) for line in boiler[: rng.randint(0, 2)]]
+    bottom = [line.format(site=site, year=2026, minutes=1) for line in boiler[2 : 2 + rng.randint(1, 3)]]
+    text = "\n".join([*top, headline, *([byline] if rng.random() < 0.5 else []), *([when] if when else []), *body, *bottom])
+    return text, sum(len(p.split()) for p in body)
+
+
+def iter_batch(documents: int, seed: int = 4, paragraphs: tuple[int, int] = (12, 20), writeups: tuple[int, int] = (1, 8),
+               syndicated: float = 0.08, short: float = 0.015) -> Iterator[BatchFile]:
+    """``documents`` files of a batch, about 600 words each with the default ``paragraphs``, in
+    generation order (write-up by write-up; the file names are hashes, so no order shows on disk).
+
+    Each event is written up by ``writeups`` (bounds, uniform) outlets: agencies or papers; each
+    write-up is republished by other sites as edited copies with their boilerplate (``copy_of``),
+    with the heavy-tailed cluster sizes of ``generate()``. The write-up and its copies carry a date
+    line (15% of copies lose it). A share ``short`` of the files are copies cut to one or two
+    paragraphs of fewer than 40 words, and a share ``syndicated`` are byte-identical to another
+    file of the batch in another outlet's folder (the same bytes at two paths)."""
+    rng = random.Random(seed)
+    extra = random.Random(seed + 2_000_029)  # the batch corpus's own draws (short copies, syndication)
+    sizes = _cluster_sizes(rng, documents)
+    rng.shuffle(sizes)  # the big clusters are spread over the events, not all at the start
+    twin_rate = syndicated / (1 - syndicated) if syndicated < 1 else 0.0
+    written = copies = shorts = 0
+    event, event_id, writeups_left = Event(rng, 0), "e0", 0
+    for number, size in enumerate(sizes):
+        if writeups_left == 0:
+            event, event_id = Event(rng, number), f"e{number}"
+            writeups_left = rng.randint(*writeups)
+        writeups_left -= 1
+        agency, site = rng.choice(AGENCIES) if rng.random() < 0.7 else (None, f"{rng.choice(PAPERS)}.example")
+        headline, body = write_up(rng, event, agency, paragraphs)
+        byline = f"By {_person(rng)}"
+        label = f"w{number}"
+        when = event.when + timedelta(minutes=rng.randint(0, 600))
+        for k in range(size):
+            body_words = None
+            if k == 0:
+                text, edits, kind, published = "\n".join([headline, byline, _date_line(when), *body]), (), "original", when
+            else:
+                site = _copy_site(rng)
+                published = when + timedelta(minutes=rng.randint(5, 4000)) if rng.random() < 0.85 else None
+                date = _date_line(published) if published else None
+                copies += 1
+                if extra.random() < short * (written + 1) / copies:  # an online rate: `short` of all files
+                    shorts += 1
+                    (text, body_words), edits, kind = short_copy(extra, headline, byline, body, site, date), ("short",), "short"
+                else:
+                    text, edits = copy_of(rng, event, headline, f"{byline}\n{date}" if date else byline, body, site)
+                    kind = "copy"
+            path = f"{site}/{_file_id(seed, f'{label}-{k}')}.txt"
+            data = text.encode("utf-8")
+            stamp = published.isoformat() if published else None
+            yield BatchFile(path, data, label, event_id, kind, edits, stamp, body_words=body_words)
+            written += 1
+            if written >= documents:
+                return
+            if extra.random() < twin_rate:
+                twin = f"{_copy_site(extra, avoid=site)}/{_file_id(seed, f'{label}-{k}-syndicated')}.txt"
+                yield BatchFile(twin, data, label, event_id, "syndicated", edits, stamp, same_bytes_as=path, body_words=body_words)
+                written += 1
+                if written >= documents:
+                    return
+
+
+def write_batch(input_dir: str | Path, labels_path: str | Path, documents: int, seed: int = 4, **options) -> dict:
+    """Write ``iter_batch(documents, seed, **options)`` under ``input_dir`` and one JSON line per file
+    to ``labels_path`` (keep it outside ``input_dir``: the pipeline would ingest it): path (relative
+    to ``input_dir``), write-up and event labels, kind, edits, words (the whole file; for a short
+    copy also ``body_words``), published_at, same_bytes_as. Files are created by a few threads (file
+    creation is mostly waiting on the file system) fed through a bounded queue. Returns counts by
+    kind, folders, mean words, bytes."""
+    import queue
+    import threading
+
+    input_dir, labels_path = Path(input_dir), Path(labels_path)
+    kinds: dict[str, int] = {}
+    folders: set[str] = set()
+    words = size = 0
+    pending: queue.Queue = queue.Queue(maxsize=512)
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        while (item := pending.get()) is not None:
+            try:
+                item[0].write_bytes(item[1])
+            except BaseException as exc:  # reported after the queue is drained
+                errors.append(exc)
+    threads = [threading.Thread(target=writer, daemon=True) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    try:
+        with labels_path.open("w", encoding="utf-8") as labels:
+            for f in iter_batch(documents, seed, **options):
+                folder = f.path.split("/", 1)[0]
+                if folder not in folders:
+                    (input_dir / folder).mkdir(parents=True, exist_ok=True)
+                    folders.add(folder)
+                pending.put((input_dir / f.path, f.data))
+                n = len(f.data.split())
+                words += n
+                size += len(f.data)
+                kinds[f.kind] = kinds.get(f.kind, 0) + 1
+                row = {"path": f.path, "writeup": f.label, "event": f.event, "kind": f.kind, "edits": list(f.edits), "words": n,
+                       "published_at": f.published_at, "same_bytes_as": f.same_bytes_as}
+                if f.body_words is not None:
+                    row["body_words"] = f.body_words
+                labels.write(json.dumps(row) + "\n")
+    finally:
+        for _ in threads:
+            pending.put(None)
+        for thread in threads:
+            thread.join()
+    if errors:
+        raise errors[0]
+    files = sum(kinds.values())
+    return {"files": files, "kinds": kinds, "folders": len(folders), "mean_words": words / files if files else 0.0, "bytes": size}
