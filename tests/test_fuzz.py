@@ -62,8 +62,9 @@ payloads = st.one_of(
     st.sampled_from([b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff\x00<", b"%PDF-1.4", b"\x1f\x8b\x08", "é".encode("latin-1") * 50]),
 )
 
+dates = st.sampled_from(["2026-03-01T08:00:00Z", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2026-02-30", "+002026-01-01", "1e400", "2026-W01", ""])
 field_names = st.sampled_from(["id", "text", "body", "content", "maintext", "html", "raw_html", "url", "title", "published_at", "authors", "tags", "language"])
-records = st.dictionaries(field_names | st.text(max_size=6), json_values | st.text(max_size=200) | text_page | html_page, max_size=8)
+records = st.dictionaries(field_names | st.text(max_size=6), json_values | st.text(max_size=200) | text_page | html_page | dates, max_size=8)
 pathological_json = st.sampled_from([
     "[" * 100_000, "[" * 3_000 + "]" * 3_000, '{"text": ' + "[" * 2_000 + "]" * 2_000 + "}", "1" * 5_000, '{"id": ' + "9" * 5_000 + ', "text": "x"}',
     '{"text": "\\ud800"}', '{"html": "<p>\\u0000</p>"}', "NaN", '{"text": Infinity}', "\ufeff{}", "{}", "[]", '"just a string"',
@@ -143,7 +144,7 @@ dedup_ids = st.one_of(st.text(max_size=12), st.integers(), st.integers(min_value
 dedup_records = st.fixed_dictionaries(
     {"id": dedup_ids, "text": st.one_of(text_ish, st.text(max_size=80), st.integers(), st.none())},
     optional={"url": st.sampled_from(["https://apnews.com/a", "https://user@www.reuters.com:8080/x?y#z", "nonsense", "http://[::1"]) | st.integers(),
-              "published_at": st.sampled_from(["2026-01-01T10:00:00", "2026-01-01T10:00:00+02:00", "2026-02-30", "", "9999-12-31T23:59:59"]) | st.floats(allow_nan=False)},
+              "published_at": dates | st.sampled_from(["2026-01-01T10:00:00", "2026-01-01T10:00:00+02:00"]) | st.floats(allow_nan=False)},
 )
 dedup_lines = st.one_of(
     dedup_records.map(lambda r: json.dumps(r, ensure_ascii=False).encode("utf-8", "surrogatepass")),
