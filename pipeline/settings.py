@@ -30,7 +30,7 @@ class Settings:
     story_window_days: int = 3
     lock_retry_seconds: float = 60.0
     workers: int = 0  # 0: one per core
-    validate_chunk_rows: int = 20_000  # articles per Great Expectations validation: bounds the validate stage's memory
+    validate_chunk_rows: int = 5_000  # articles per Great Expectations validation: bounds the validate stage's memory
     # Fetching from the web (pipeline/sources/web): politeness, limits and the address policy.
     fetch_sources: Path | None = None  # TOML list of feeds, sitemaps, URL lists, homepages
     raw_dir: Path | None = None  # content-addressed raw store; default: <home>/raw

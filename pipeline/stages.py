@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,6 +138,9 @@ def stage_load(inputs: list[str], run_id: str, settings: Settings) -> dict:
     }
 
 
+COUNT_MEMORY_LIMIT = "256MB"
+
+
 def _landed(con, run_id: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM runs WHERE run_id = $run_id AND status = 'landed'", {"run_id": run_id}).fetchall()[0][0])
 
@@ -153,6 +157,7 @@ def count_site_lines(key_files: list[str], out: str, settings: Settings, run_id:
     with read_connection(settings.db_path, settings.lock_retry_seconds) as stored:
         con = stored if stored is not None else duckdb.connect()
         try:
+            con.execute(f"SET memory_limit = '{COUNT_MEMORY_LIMIT}'")  # the aggregation spills to disk past it
             batch = staging.parquet_source(con, key_files)
             counts = con.sql(f"SELECT domain, line_key, count(*)::INTEGER AS doc_count FROM {batch} GROUP BY ALL ORDER BY ALL").to_arrow_table()
             con.register("batch_site_lines", counts)
@@ -275,12 +280,18 @@ def stage_clean(shard_url: str, boilerplate_url: str, settings: Settings) -> dic
 
 def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> dict:
     """Exact, near-duplicate and story levels, against this batch and the stored history."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     from pipeline.dedup.history import StoredIndex
     from pipeline.dedup.near import near_duplicates
     from pipeline.dedup.story import assign_stories
 
     out = staging.run_dir(settings.staging_url, run_id)
     rows = staging.read_columns([r["articles"] for r in clean_results], staging.DEDUP_INPUT).to_pylist()
+    for row in rows:  # names and domains repeat across the batch: one string object each
+        row["story_terms"] = [sys.intern(t) for t in row["story_terms"]]
+        row["domain"] = sys.intern(row["domain"])
     rows.sort(key=lambda r: (r["article_id"], r["raw_id"]))
     # One row per article_id: the same URL (or, without one, the same body) twice in a batch.
     unique, same_id = [], []
@@ -297,20 +308,20 @@ def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> d
         if short:
             unique = [r for r in unique if r["article_id"] not in near.unmatched_short]
         terms, sf, members = assign_stories(unique, near, history, settings, batch_ids)
-    deduped = []
+    # Built column by column: a dict per article would cost more than the sketches themselves.
+    columns: dict[str, list] = {name: [] for name in staging.DEDUPED.names}
     for r in unique:
         found = near.assigned[r["article_id"]]
         linked = found.canonical != r["article_id"]
-        deduped.append({
-            "article_id": r["article_id"], "raw_id": r["raw_id"], "uri": r["uri"], "domain": r["domain"],
-            "published_at": r["published_at"], "word_count": r["word_count"], "wire_agency": r["wire_agency"],
-            "dup_group": found.canonical,
-            "similarity": found.similarity if linked else None, "method": found.method if linked else None,
-            "linked_to": found.canonical if linked else None,
-            "story_group": sf.find(r["article_id"]),
-            "story_terms": terms[r["article_id"]],
-            "sketch": r["sketch"], "whole_hash": r["whole_hash"],
-        })
+        for name in ("article_id", "raw_id", "uri", "domain", "published_at", "word_count", "wire_agency", "sketch", "whole_hash"):
+            columns[name].append(r[name])
+        columns["dup_group"].append(found.canonical)
+        columns["similarity"].append(found.similarity if linked else None)
+        columns["method"].append(found.method if linked else None)
+        columns["linked_to"].append(found.canonical if linked else None)
+        columns["story_group"].append(sf.find(r["article_id"]))
+        columns["story_terms"].append(terms[r["article_id"]])
+    deduped_table = pa.table({name: pa.array(columns.pop(name), staging.DEDUPED.field(name).type) for name in staging.DEDUPED.names})
     member_rows = []
     for m in members.values():
         found = near.assigned.get(m["article_id"])
@@ -323,16 +334,17 @@ def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> d
             "similarity": found.similarity if linked else None, "method": found.method if linked else None,
             "sketch": m["sketch"], "whole_hash": m["whole_hash"],
         })
-    groups = {d["dup_group"] for d in deduped}
+    links = deduped_table.num_rows - deduped_table.column("linked_to").null_count
+    groups = len(pc.unique(deduped_table.column("dup_group")))
     return {
-        "articles": staging.write(f"{out}/dedup/articles.parquet", deduped, staging.DEDUPED),
+        "articles": staging.write_table(f"{out}/dedup/articles.parquet", deduped_table),
         "members": staging.write(f"{out}/dedup/members.parquet", member_rows, staging.MEMBER),
         "same_id": staging.write(f"{out}/dedup/same_id.parquet", same_id, staging.LEDGER),
         "quarantine": staging.write(f"{out}/dedup/quarantine.parquet", short, staging.QUARANTINE),
         "articles_in": len(unique) + len(same_id) + len(short),
         "unique": len(unique),
-        "clusters": len(groups),
-        "links": sum(1 for d in deduped if d["linked_to"]),
+        "clusters": groups,
+        "links": links,
     }
 
 

@@ -7,6 +7,7 @@ retry with backoff while another process holds the lock.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from contextlib import contextmanager
@@ -55,12 +56,17 @@ def migrate(con: duckdb.DuckDBPyConnection, schema_dir: Path = SCHEMA_DIR) -> in
     return current
 
 
+# DuckDB's own default is 80% of the machine's memory; a batch's inserts and joins spill to disk
+# past this instead, so a large batch costs the process no more memory than a small one.
+MEMORY_LIMIT = os.environ.get("NEWSINGEST_DUCKDB_MEMORY_LIMIT", "512MB")
+
+
 def _open(path: Path, read_only: bool, retry_seconds: float) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + retry_seconds
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": MEMORY_LIMIT})
         except duckdb.IOException as exc:
             if not any(marker in str(exc) for marker in LOCK_MARKERS) or time.monotonic() > deadline:
                 raise

@@ -26,7 +26,7 @@ ARTICLE_COLUMNS = (
     "article_id, raw_id, url, domain, title, published_at, authors, wire_agency, language, tags, summary, body, "
     "word_count, content_hash, dup_cluster_id, is_canonical, story_id, run_id, pipeline_version, ingested_at, uri"
 )
-VERDICT_COLUMNS = [name for name in staging.DEDUPED.names if name != "sketch"]
+VERDICT_COLUMNS = [name for name in staging.DEDUPED.names if name not in ("sketch", "story_terms")]  # both go in by SQL
 KEY_CHUNK = 5_000  # leaders whose index keys are computed and inserted at a time
 
 
@@ -206,9 +206,12 @@ def _outcome_counts(con, run_id: str) -> dict[str, int]:
 def _write(con, run_id, input_description, version, now, validation_success, article_urls, removed_urls, articles_url) -> None:
     params = {"run_id": run_id, "version": version, "now": now}
     cleaned = staging.parquet_source(con, article_urls)
+    # Delete and append rather than upsert: a plain append writes its row groups to the file
+    # before the commit, where an upsert keeps the whole batch in memory.
+    con.execute("DELETE FROM articles WHERE article_id IN (SELECT article_id FROM batch_assign)")
     con.execute(
         f"""
-        INSERT OR REPLACE INTO articles ({ARTICLE_COLUMNS})
+        INSERT INTO articles ({ARTICLE_COLUMNS})
         SELECT c.article_id, c.raw_id, c.url, c.domain, c.title, c.published_at, c.authors, c.wire_agency, c.language,
                c.tags, c.summary, c.body, c.word_count, c.content_hash, s.dup_cluster_id, s.is_canonical, s.story_id,
                $run_id, $version, $now, c.uri
@@ -239,18 +242,20 @@ def _write(con, run_id, input_description, version, now, validation_success, art
         {"run_id": run_id},
     )
     removed = staging.parquet_source(con, removed_urls)
+    con.execute("DELETE FROM removed_segments WHERE article_id IN (SELECT article_id FROM batch_assign)")
     con.execute(
         f"""
-        INSERT OR REPLACE INTO removed_segments
+        INSERT INTO removed_segments
         SELECT r.article_id, r.position, r.text, r.reason, $run_id
         FROM {removed} r SEMI JOIN batch_assign s ON s.article_id = r.article_id AND s.raw_id = r.raw_id
         """,
         {"run_id": run_id},
     )
     verdicts = staging.parquet_source(con, [articles_url])
+    con.execute("DELETE FROM near_sketches WHERE article_id IN (SELECT article_id FROM batch_assign)")
     con.execute(
         f"""
-        INSERT OR REPLACE INTO near_sketches
+        INSERT INTO near_sketches
         SELECT v.article_id, s.doc_key, v.whole_hash, v.sketch
         FROM {verdicts} v JOIN batch_assign s ON s.article_id = v.article_id AND s.raw_id = v.raw_id
         """
