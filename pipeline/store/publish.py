@@ -26,6 +26,9 @@ def publish(settings: Settings) -> dict:
     with read_connection(settings.db_path, settings.lock_retry_seconds) as con:
         if con is None:
             raise FileNotFoundError(f"no database at {settings.db_path} to publish")
+        # Row order of an export does not matter, and without it COPY streams row groups instead
+        # of buffering whole columns: the memory limit of the connection holds for any corpus.
+        con.execute("SET preserve_insertion_order = false")
         temporary = replica.with_name(replica.name + ".tmp")
         shutil.copyfile(settings.db_path, temporary)
         os.replace(temporary, replica)
@@ -33,7 +36,7 @@ def publish(settings: Settings) -> dict:
             target = export_dir / f"{table}.parquet"
             partial = export_dir / f".{table}.parquet.tmp"
             # The path as a parameter: any character a home directory may hold is safe.
-            con.execute(f"COPY (SELECT * FROM {table}) TO ? (FORMAT parquet, COMPRESSION zstd)", [str(partial)])
+            con.execute(f"COPY (SELECT * FROM {table}) TO ? (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 8192)", [str(partial)])
             os.replace(partial, target)
             exports[table] = str(target)
         canonical = con.execute("SELECT count(*) FROM canonical_articles").fetchall()[0][0]
