@@ -5,7 +5,7 @@ articles away, it only labels them with a common ``story_id``."""
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import datetime
 from typing import NamedTuple
 

@@ -70,7 +70,7 @@ def test_a_big_story_chains_through_a_common_name():
     big = [f"big{k}" for k in range(8)]
     rows += [{"article_id": f"big{w:02d}", "published_at": START + timedelta(days=30, minutes=10 * w), "story_terms": TOPICAL + big[:w % 8] + big[w % 8 + 1 :]}
              for w in range(60)]
-    assert 60 > story.POSTING_CAP
+    assert story.POSTING_CAP < 60
     groups = story.assign_stories(rows, _no_copies(rows), None, Settings()).groups
     assert len({groups.find(r["article_id"]) for r in rows if r["article_id"].startswith("big")}) == 1
     assert len({groups.find(r["article_id"]) for r in rows}) == 6
