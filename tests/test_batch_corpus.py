@@ -84,6 +84,14 @@ def test_labels_match_the_files(batch):
         assert r["words"] == len(files[r["path"]].split())
 
 
+def test_files_written_by_worker_processes_are_the_generated_ones(batch, tmp_path):
+    _, _, files = batch
+    assert files == {f.path: f.data for f in iter_batch(SIZE, seed=11)}
+    write_batch(tmp_path / "input", tmp_path / "labels.jsonl", 100, seed=11, processes=2)
+    written = {p.relative_to(tmp_path / "input").as_posix(): p.read_bytes() for p in (tmp_path / "input").rglob("*.txt")}
+    assert written == {f.path: f.data for f in iter_batch(100, seed=11)}
+
+
 def test_same_seed_gives_the_same_bytes():
     first = [(f.path, f.data, f.label) for f in iter_batch(SIZE, seed=11)]
     again = [(f.path, f.data, f.label) for f in iter_batch(SIZE, seed=11)]

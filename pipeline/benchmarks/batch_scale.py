@@ -75,7 +75,6 @@ def corpus(size: int, seed: int, cache: Path) -> tuple[Path, Path, dict]:
         started = time.perf_counter()
         summary = write_batch(partial / "input", partial / "labels.jsonl", size, seed)
         summary["generate_seconds"] = time.perf_counter() - started
-        summary["generator_max_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # this process's peak so far
         (partial / "summary.json").write_text(json.dumps(summary))
         if root.exists():  # an incomplete earlier attempt
             shutil.rmtree(root)
@@ -310,16 +309,24 @@ def task_durations(metadata: Path) -> dict:
 # --------------------------------------------------------------------------- printing
 
 def code_state() -> str:
-    """The commit and a digest of the uncommitted changes: the tree may change between runs."""
+    """The commit and a digest of the code a run executes (``pipeline`` but its benchmarks, ``dags``,
+    ``schemas``, committed and uncommitted): the tree may change between runs."""
     import hashlib
 
+    paths = ["pipeline", "dags", "schemas"]
+    own = b"\tpipeline/benchmarks/"
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=30).stdout.strip()
-        diff = subprocess.run(["git", "diff", "HEAD", "--", "pipeline", "dags", "schemas"], cwd=REPO, capture_output=True, timeout=30).stdout
-        files = subprocess.run(["git", "status", "--porcelain", "--", "pipeline", "dags", "schemas"], cwd=REPO, capture_output=True, text=True, timeout=30).stdout.splitlines()
+        def git(*args: str) -> bytes:
+            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, timeout=30, check=True).stdout
+
+        head = git("rev-parse", "--short", "HEAD").decode().strip()
+        tree = b"\n".join(line for line in git("ls-tree", "-r", "HEAD", "--", *paths).splitlines() if own not in line)
+        diff = git("diff", "HEAD", "--", *paths, ":!pipeline/benchmarks")
+        digest = hashlib.sha256(tree + diff).hexdigest()[:10]
+        changed = len(git("status", "--porcelain", "--", *paths, ":!pipeline/benchmarks").splitlines())
     except (OSError, subprocess.SubprocessError):
         return "unknown (no git)"
-    return f"{head or '?'}" + (f" + {len(files)} changed files (diff {hashlib.sha256(diff).hexdigest()[:10]})" if files else "")
+    return f"{head}, pipeline code {digest}" + (f" ({changed} files uncommitted)" if changed else "")
 
 
 def _gb(n: float) -> str:
@@ -383,6 +390,8 @@ def print_targets(cli: dict[int, dict]) -> None:
             print(f"\ntime(100k) / time(10k) = {big['wall']:.1f} / {small['wall']:.1f} = {ratio:.1f}{_mark(ratio <= 11)}")
         else:
             print(f"\ntime(100k) / time(10k): not measured (a run timed out or failed): at least {big['wall'] / small['wall']:.1f}")
+        if small.get("code", "").split(", ")[-1] != big.get("code", "").split(", ")[-1]:
+            print(f"   (the pipeline code changed between the two runs: {small.get('code')} then {big.get('code')})")
         peak_big, peak_small = big["peak_tree_rss"], small["peak_tree_rss"]
         print(f"peak RSS (tree) 100k {_gb(peak_big)}{_mark(peak_big <= 1.5 * GB)}, vs 10k {_gb(peak_small)}: "
               f"{peak_big / peak_small - 1:+.0%}{_mark(peak_big <= 1.2 * peak_small)}"
@@ -392,7 +401,7 @@ def print_targets(cli: dict[int, dict]) -> None:
 # --------------------------------------------------------------------------- main
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--dag", action="store_true", help="also run the news_ingest DAG with airflow dags test")
@@ -416,7 +425,10 @@ def main(argv: list[str] | None = None) -> int:
             input_dir, labels_path, summary = corpus(size, args.seed, args.cache)
             labels = read_labels(labels_path)
             files = len(labels)
-            made = "cached" if summary["cached"] else f"generated in {summary['generate_seconds']:.1f} s, peak RSS of this process {_gb(summary['generator_max_rss'])}"
+            made = "cached"
+            if not summary["cached"]:
+                made = (f"generated in {summary['generate_seconds']:.1f} s by {summary['processes']} processes; peak RSS of a generating process "
+                        f"{_gb(summary['max_rss'])}, of this one {_gb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)}")
             print(f"\ncorpus {input_dir} ({made}): {summary['files']:,} files in {summary['folders']:,} outlet folders, "
                   f"{summary['mean_words']:.0f} words a file, {summary['bytes'] / 1e6:.0f} MB; "
                   + ", ".join(f"{k} {v:,}" for k, v in sorted(summary["kinds"].items())), flush=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import re
 from collections.abc import Iterator
@@ -288,11 +289,11 @@ document in forty is a digest quoting the opening paragraphs of three stories, p
 #
 # A corpus for end-to-end runs (``pipeline/benchmarks/batch_scale.py``): the documents are written
 # as text files in per-outlet folders named like domains (``<input>/<outlet-domain>/<id>.txt``; the
-# loader takes the site from the folder name), streamed to disk one write-up cluster at a time so a
-# corpus of 100,000 files costs no more memory than one of 1,000. Its own random streams: the
-# default ``generate()`` output does not change.
+# loader takes the site from the folder name), written one run of write-up clusters at a time by a
+# few processes, so a corpus of 100,000 files costs no more memory than one of 1,000. Its own
+# random streams: the default ``generate()`` output does not change.
 
-BATCH_CORPUS_VERSION = 1  # bump when the files written for a given size and seed change (benchmark caches key on it)
+BATCH_CORPUS_VERSION = 2  # bump when the files written for a given size and seed change (benchmark caches key on it)
 _SENTENCE_END = re.compile(r"(?<=[.”!?])\s+(?=[A-Z“])")
 
 
@@ -348,6 +349,79 @@ def short_copy(rng: random.Random, headline: str, byline: str, paragraphs: list[
     return text, sum(len(p.split()) for p in body)
 
 
+@dataclass(frozen=True, slots=True)
+class _Cluster:
+    number: int  # the write-up
+    event: int  # the event it writes up (the number of the event's first write-up)
+    twins: tuple[bool, ...]  # per document (the original first): whether a syndicated twin follows it
+
+
+def _batch_plan(documents: int, seed: int, writeups: tuple[int, int], syndicated: float) -> list[_Cluster]:
+    """Which write-ups, of which events, with how many documents and syndicated twins: cheap and
+    sequential, so the texts can then be generated cluster by cluster, in any process."""
+    rng = random.Random(seed)
+    twin_rng = random.Random(seed + 2_000_029)
+    sizes = _cluster_sizes(rng, documents)
+    rng.shuffle(sizes)  # the big clusters are spread over the events, not all at the start
+    twin_rate = syndicated / (1 - syndicated) if syndicated < 1 else 0.0
+    plan: list[_Cluster] = []
+    files = event = writeups_left = 0
+    for number, size in enumerate(sizes):
+        if files >= documents:
+            break
+        if writeups_left == 0:
+            event, writeups_left = number, rng.randint(*writeups)
+        writeups_left -= 1
+        twins = []
+        for _ in range(size):
+            if files >= documents:
+                break
+            files += 1
+            twin = files < documents and twin_rng.random() < twin_rate
+            files += twin
+            twins.append(twin)
+        plan.append(_Cluster(number, event, tuple(twins)))
+    return plan
+
+
+def _short_rate(plan: list[_Cluster], documents: int, short: float) -> float:
+    """The probability for a copy to be cut short so that ``short`` of all files are."""
+    copies = sum(len(c.twins) - 1 for c in plan)
+    return min(1.0, short * documents / copies) if copies else 0.0
+
+
+def _cluster_files(seed: int, cluster: _Cluster, paragraphs: tuple[int, int], short_rate: float) -> Iterator[BatchFile]:
+    """The files of one write-up: the original, its copies, their syndicated twins. Random streams
+    of its own (and of its event's), so a cluster's bytes do not depend on the other clusters."""
+    event = Event(random.Random(f"batch/{seed}/e{cluster.event}"), cluster.event)
+    event_id, label = f"e{cluster.event}", f"w{cluster.number}"
+    rng = random.Random(f"batch/{seed}/w{cluster.number}")
+    agency, site = rng.choice(AGENCIES) if rng.random() < 0.7 else (None, f"{rng.choice(PAPERS)}.example")
+    headline, body = write_up(rng, event, agency, paragraphs)
+    byline = f"By {_person(rng)}"
+    when = event.when + timedelta(minutes=rng.randint(0, 600))
+    for k, twin in enumerate(cluster.twins):
+        body_words = None
+        if k == 0:
+            text, edits, kind, published = "\n".join([headline, byline, _date_line(when), *body]), (), "original", when
+        else:
+            site = _copy_site(rng)
+            published = when + timedelta(minutes=rng.randint(5, 4000)) if rng.random() < 0.85 else None
+            date = _date_line(published) if published else None
+            if rng.random() < short_rate:
+                (text, body_words), edits, kind = short_copy(rng, headline, byline, body, site, date), ("short",), "short"
+            else:
+                text, edits = copy_of(rng, event, headline, f"{byline}\n{date}" if date else byline, body, site)
+                kind = "copy"
+        path = f"{site}/{_file_id(seed, f'{label}-{k}')}.txt"
+        data = text.encode("utf-8")
+        stamp = published.isoformat() if published else None
+        yield BatchFile(path, data, label, event_id, kind, edits, stamp, body_words=body_words)
+        if twin:
+            other = f"{_copy_site(rng, avoid=site)}/{_file_id(seed, f'{label}-{k}-syndicated')}.txt"
+            yield BatchFile(other, data, label, event_id, "syndicated", edits, stamp, same_bytes_as=path, body_words=body_words)
+
+
 def iter_batch(documents: int, seed: int = 4, paragraphs: tuple[int, int] = (12, 20), writeups: tuple[int, int] = (1, 8),
                syndicated: float = 0.08, short: float = 0.015) -> Iterator[BatchFile]:
     """``documents`` files of a batch, about 600 words each with the default ``paragraphs``, in
@@ -359,102 +433,82 @@ def iter_batch(documents: int, seed: int = 4, paragraphs: tuple[int, int] = (12,
     line (15% of copies lose it). A share ``short`` of the files are copies cut to one or two
     paragraphs of fewer than 40 words, and a share ``syndicated`` are byte-identical to another
     file of the batch in another outlet's folder (the same bytes at two paths)."""
-    rng = random.Random(seed)
-    extra = random.Random(seed + 2_000_029)  # the batch corpus's own draws (short copies, syndication)
-    sizes = _cluster_sizes(rng, documents)
-    rng.shuffle(sizes)  # the big clusters are spread over the events, not all at the start
-    twin_rate = syndicated / (1 - syndicated) if syndicated < 1 else 0.0
-    written = copies = shorts = 0
-    event, event_id, writeups_left = Event(rng, 0), "e0", 0
-    for number, size in enumerate(sizes):
-        if writeups_left == 0:
-            event, event_id = Event(rng, number), f"e{number}"
-            writeups_left = rng.randint(*writeups)
-        writeups_left -= 1
-        agency, site = rng.choice(AGENCIES) if rng.random() < 0.7 else (None, f"{rng.choice(PAPERS)}.example")
-        headline, body = write_up(rng, event, agency, paragraphs)
-        byline = f"By {_person(rng)}"
-        label = f"w{number}"
-        when = event.when + timedelta(minutes=rng.randint(0, 600))
-        for k in range(size):
-            body_words = None
-            if k == 0:
-                text, edits, kind, published = "\n".join([headline, byline, _date_line(when), *body]), (), "original", when
-            else:
-                site = _copy_site(rng)
-                published = when + timedelta(minutes=rng.randint(5, 4000)) if rng.random() < 0.85 else None
-                date = _date_line(published) if published else None
-                copies += 1
-                if extra.random() < short * (written + 1) / copies:  # an online rate: `short` of all files
-                    shorts += 1
-                    (text, body_words), edits, kind = short_copy(extra, headline, byline, body, site, date), ("short",), "short"
-                else:
-                    text, edits = copy_of(rng, event, headline, f"{byline}\n{date}" if date else byline, body, site)
-                    kind = "copy"
-            path = f"{site}/{_file_id(seed, f'{label}-{k}')}.txt"
-            data = text.encode("utf-8")
-            stamp = published.isoformat() if published else None
-            yield BatchFile(path, data, label, event_id, kind, edits, stamp, body_words=body_words)
-            written += 1
-            if written >= documents:
-                return
-            if extra.random() < twin_rate:
-                twin = f"{_copy_site(extra, avoid=site)}/{_file_id(seed, f'{label}-{k}-syndicated')}.txt"
-                yield BatchFile(twin, data, label, event_id, "syndicated", edits, stamp, same_bytes_as=path, body_words=body_words)
-                written += 1
-                if written >= documents:
-                    return
+    plan = _batch_plan(documents, seed, writeups, syndicated)
+    rate = _short_rate(plan, documents, short)
+    for cluster in plan:
+        yield from _cluster_files(seed, cluster, paragraphs, rate)
 
 
-def write_batch(input_dir: str | Path, labels_path: str | Path, documents: int, seed: int = 4, **options) -> dict:
-    """Write ``iter_batch(documents, seed, **options)`` under ``input_dir`` and one JSON line per file
-    to ``labels_path`` (keep it outside ``input_dir``: the pipeline would ingest it): path (relative
-    to ``input_dir``), write-up and event labels, kind, edits, words (the whole file; for a short
-    copy also ``body_words``), published_at, same_bytes_as. Files are created by a few threads (file
-    creation is mostly waiting on the file system) fed through a bounded queue. Returns counts by
-    kind, folders, mean words, bytes."""
-    import queue
-    import threading
+def _label_row(f: BatchFile) -> dict:
+    row = {"path": f.path, "writeup": f.label, "event": f.event, "kind": f.kind, "edits": list(f.edits), "words": len(f.data.split()),
+           "published_at": f.published_at, "same_bytes_as": f.same_bytes_as}
+    if f.body_words is not None:
+        row["body_words"] = f.body_words
+    return row
 
+
+def _write_clusters(job: tuple) -> tuple[list[tuple[dict, int]], int]:
+    """Generate and write a run of clusters (in a worker process): their label rows and sizes, and
+    the peak RSS of the process so far."""
+    import resource
+
+    input_dir, seed, clusters, paragraphs, rate = job
+    rows = []
+    for cluster in clusters:
+        for f in _cluster_files(seed, cluster, paragraphs, rate):
+            target = Path(input_dir, f.path)
+            try:
+                target.write_bytes(f.data)
+            except FileNotFoundError:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(f.data)
+            rows.append((_label_row(f), len(f.data)))
+    return rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def write_batch(input_dir: str | Path, labels_path: str | Path, documents: int, seed: int = 4, paragraphs: tuple[int, int] = (12, 20),
+                writeups: tuple[int, int] = (1, 8), syndicated: float = 0.08, short: float = 0.015, processes: int | None = None) -> dict:
+    """Write the files of ``iter_batch`` (the same bytes) under ``input_dir`` and one JSON line per
+    file to ``labels_path`` (keep it outside ``input_dir``: the pipeline would ingest it): path
+    (relative to ``input_dir``), write-up and event labels, kind, edits, words (the whole file; for
+    a short copy also ``body_words``), published_at, same_bytes_as. Clusters are generated and
+    written by ``processes`` worker processes (default: one per core for 2,000 files or more), the
+    labels kept in order. Returns counts by kind, folders, mean words, bytes, the processes and the
+    peak RSS of the process that generated (a worker's, or this process's with one)."""
     input_dir, labels_path = Path(input_dir), Path(labels_path)
+    input_dir.mkdir(parents=True, exist_ok=True)
+    plan = _batch_plan(documents, seed, writeups, syndicated)
+    rate = _short_rate(plan, documents, short)
+    step = 64
+    jobs = [(str(input_dir), seed, plan[i : i + step], paragraphs, rate) for i in range(0, len(plan), step)]
+    if processes is None:
+        processes = (os.cpu_count() or 1) if documents >= 2000 else 1
     kinds: dict[str, int] = {}
     folders: set[str] = set()
-    words = size = 0
-    pending: queue.Queue = queue.Queue(maxsize=512)
-    errors: list[BaseException] = []
+    words = size = peak = 0
+    with labels_path.open("w", encoding="utf-8") as labels:
+        if processes > 1:
+            import multiprocessing
 
-    def writer() -> None:
-        while (item := pending.get()) is not None:
-            try:
-                item[0].write_bytes(item[1])
-            except BaseException as exc:  # reported after the queue is drained
-                errors.append(exc)
-    threads = [threading.Thread(target=writer, daemon=True) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    try:
-        with labels_path.open("w", encoding="utf-8") as labels:
-            for f in iter_batch(documents, seed, **options):
-                folder = f.path.split("/", 1)[0]
-                if folder not in folders:
-                    (input_dir / folder).mkdir(parents=True, exist_ok=True)
-                    folders.add(folder)
-                pending.put((input_dir / f.path, f.data))
-                n = len(f.data.split())
-                words += n
-                size += len(f.data)
-                kinds[f.kind] = kinds.get(f.kind, 0) + 1
-                row = {"path": f.path, "writeup": f.label, "event": f.event, "kind": f.kind, "edits": list(f.edits), "words": n,
-                       "published_at": f.published_at, "same_bytes_as": f.same_bytes_as}
-                if f.body_words is not None:
-                    row["body_words"] = f.body_words
-                labels.write(json.dumps(row) + "\n")
-    finally:
-        for _ in threads:
-            pending.put(None)
-        for thread in threads:
-            thread.join()
-    if errors:
-        raise errors[0]
+            pool = multiprocessing.get_context("fork").Pool(processes)
+            results = pool.imap(_write_clusters, jobs)
+        else:
+            pool, results = None, map(_write_clusters, jobs)
+        try:
+            for rows, rss in results:
+                peak = max(peak, rss)
+                for row, n in rows:
+                    labels.write(json.dumps(row) + "\n")
+                    kinds[row["kind"]] = kinds.get(row["kind"], 0) + 1
+                    folders.add(row["path"].split("/", 1)[0])
+                    words += row["words"]
+                    size += n
+            if pool is not None:
+                pool.close()
+        finally:
+            if pool is not None:
+                pool.terminate()  # after close(): the workers have finished; on an error: stops them
+                pool.join()
     files = sum(kinds.values())
-    return {"files": files, "kinds": kinds, "folders": len(folders), "mean_words": words / files if files else 0.0, "bytes": size}
+    return {"files": files, "kinds": kinds, "folders": len(folders), "mean_words": words / files if files else 0.0, "bytes": size,
+            "processes": processes, "max_rss": peak}
