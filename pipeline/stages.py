@@ -22,7 +22,10 @@ def utc(value: datetime | None) -> datetime | None:
     """Naive datetimes are read as UTC (the source named no zone)."""
     if value is None:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it
+        raise DocumentError("invalid_published_at", f"{value.isoformat()} is outside the datetime range in UTC") from None
 
 
 def _quarantine_row(q: Quarantined) -> dict:
@@ -141,10 +144,6 @@ def stage_load(inputs: list[str], run_id: str, settings: Settings) -> dict:
 COUNT_MEMORY_LIMIT = "256MB"
 
 
-def _landed(con, run_id: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM runs WHERE run_id = $run_id AND status = 'landed'", {"run_id": run_id}).fetchall()[0][0])
-
-
 def count_site_lines(key_files: list[str], out: str, settings: Settings, run_id: str = "") -> tuple[str, str]:
     """This batch's site-line counts (added to ``site_lines`` at land) and the lines of this batch
     that the batch and the stored history together repeat often enough to be site boilerplate.
@@ -152,6 +151,7 @@ def count_site_lines(key_files: list[str], out: str, settings: Settings, run_id:
     import duckdb
 
     from pipeline.store import read_connection
+    from pipeline.store.db import run_landed
 
     counts_url, learned_url = f"{out}/load/site_lines.parquet", f"{out}/load/site_boilerplate.parquet"
     with read_connection(settings.db_path, settings.lock_retry_seconds) as stored:
@@ -163,7 +163,7 @@ def count_site_lines(key_files: list[str], out: str, settings: Settings, run_id:
             con.register("batch_site_lines", counts)
             history = "SELECT domain, line_key, doc_count FROM site_lines" if stored is not None else "SELECT NULL::VARCHAR AS domain, NULL::VARCHAR AS line_key, 0 AS doc_count WHERE false"
             # A retry of a run that already landed finds its own counts in the history: not twice.
-            own = 0 if stored is None or not _landed(stored, run_id) else 1
+            own = 0 if stored is None or not run_landed(stored, run_id) else 1
             learned = con.sql(
                 f"""
                 SELECT b.domain, b.line_key FROM batch_site_lines b LEFT JOIN ({history}) h USING (domain, line_key)
@@ -224,12 +224,10 @@ def clean_raw(raw: RawDocument, settings: Settings, boilerplate: dict[str, froze
             force_format=force_format,
             time_limit_seconds=settings.max_clean_seconds,
         )
-        article_row(article)  # a date the staging schema cannot hold is this document's problem, not the batch's
+        utc(article.published_at)  # a date outside the UTC range is this document's problem, not the batch's
         return article
     except DocumentError as exc:
         return Quarantined(raw.raw_id, raw.uri, "clean", exc.reason, exc.detail)
-    except (OverflowError, ValueError) as exc:
-        return Quarantined(raw.raw_id, raw.uri, "clean", "invalid_published_at", f"{type(exc).__name__}: {exc}"[:500])
     except Exception as exc:  # an extractor bug must cost one document, not the batch
         log.exception("unexpected error cleaning %s", raw.uri)
         return Quarantined(raw.raw_id, raw.uri, "clean", "cleaner_error", f"{type(exc).__name__}: {exc}"[:500])

@@ -91,6 +91,11 @@ def connect(path: str | Path, retry_seconds: float = 60.0):
         con.close()
 
 
+def run_landed(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
+    """Whether a run with this id has already committed its batch (a retry must not count twice)."""
+    return bool(con.execute("SELECT count(*) FROM runs WHERE run_id = $run_id AND status = 'landed'", {"run_id": run_id}).fetchall()[0][0])
+
+
 def schema_is_current(con: duckdb.DuckDBPyConnection) -> bool:
     tables = {name for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     if "schema_version" not in tables:

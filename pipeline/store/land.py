@@ -20,7 +20,7 @@ from pipeline.dedup.cluster import cluster as near_cluster
 from pipeline.dedup.history import doc_key, key_table
 from pipeline.dedup.sketch import SKETCH_VERSION
 from pipeline.settings import Settings
-from pipeline.store.db import connect
+from pipeline.store.db import connect, run_landed
 
 ARTICLE_COLUMNS = (
     "article_id, raw_id, url, domain, title, published_at, authors, wire_agency, language, tags, summary, body, "
@@ -274,7 +274,7 @@ def _write(con, run_id, input_description, version, now, validation_success, art
         params,
     )
     # A retry of a run that already landed (same run id) has counted its site lines once already.
-    if not con.execute("SELECT count(*) FROM runs WHERE run_id = $run_id AND status = 'landed'", {"run_id": run_id}).fetchall()[0][0]:
+    if not run_landed(con, run_id):
         con.execute(
             """
             INSERT INTO site_lines SELECT domain, line_key, doc_count FROM batch_site_lines
