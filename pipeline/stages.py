@@ -300,7 +300,7 @@ def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> d
             unique.append(row)
     del rows
     batch_ids = {r["article_id"] for r in unique}
-    with StoredIndex(settings) as history:
+    with StoredIndex(settings, run_id) as history:
         near = near_duplicates(unique, history if history.available else None, settings.near_dup_threshold, settings.min_body_words)
         short = _unmatched_short(unique, near.unmatched_short, settings)
         if short:

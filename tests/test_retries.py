@@ -58,3 +58,19 @@ def test_the_first_run_records_the_sketch_version_so_the_next_does_not_rebuild_t
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT value FROM near_index_state WHERE name = 'sketch_version'").fetchall() == [(SKETCH_VERSION,)]
         assert index_is_current(con)
+
+
+def test_a_retry_of_a_landed_wire_batch_is_matched_against_the_history_before_it(tmp_path):
+    """400 wire copies: with its own rows in the stored index, a retry finds story pairs the first
+    attempt's bounded candidate search did not reach, and regroups articles."""
+    from tests.test_kill import write_corpus
+
+    inbox = tmp_path / "inbox"
+    write_corpus(inbox)
+    once, twice = tmp_path / "once.duckdb", tmp_path / "twice.duckdb"
+    for db, times in ((once, 1), (twice, 2)):
+        for _ in range(times):
+            assert main(["run", "--input", str(inbox), "--db", str(db), "--home", str(tmp_path / db.stem), "--quiet", "--run-id", "R1"]) == 0
+    expected, got = state(once), state(twice)
+    for table in TABLES:
+        assert got[table] == expected[table], table

@@ -37,10 +37,15 @@ def key_table(keys: list[int], sketches: list[bytes]) -> pa.Table:
 
 
 class StoredIndex:
-    """Opened on the settings' database (``StoredIndex(settings)``) or on a given connection."""
+    """Opened on the settings' database (``StoredIndex(settings, run_id)``) or on a given connection.
 
-    def __init__(self, settings: Settings, con=None):
+    A retry of a run that already landed (same run id) is matched against the history without its
+    own rows, as the first attempt was: otherwise its articles would find themselves, and pairs the
+    first attempt's bounded candidate search did not reach, in the stored index."""
+
+    def __init__(self, settings: Settings, run_id: str | None = None, con=None):
         self.settings = settings
+        self.run_id = run_id
         self.con = con
         self._context = None
         self.available = False
@@ -60,9 +65,31 @@ class StoredIndex:
                     pass
                 self._context = read_connection(self.settings.db_path, self.settings.lock_retry_seconds)
                 self.con = self._context.__enter__()
+            if self.con is not None and self.run_id is not None:
+                self._hide_run(self.run_id)
         if self.con is not None:
             self.available = bool(self.con.execute("SELECT count(*) FROM articles").fetchall()[0][0])
         return self
+
+    def _hide_run(self, run_id: str) -> None:
+        """Temporary views in place of the stored tables, without this run's rows (own read-only
+        connection only: nothing else sees them)."""
+        from pipeline.store.db import run_landed
+
+        if not run_landed(self.con, run_id):
+            return
+        database = self.con.execute("SELECT current_database()").fetchall()[0][0].replace('"', '""')
+        run = run_id.replace("'", "''")
+        own = f"SELECT article_id FROM \"{database}\".main.articles WHERE run_id = '{run}'"
+        views = {
+            "articles": f"SELECT * FROM \"{database}\".main.articles WHERE article_id NOT IN ({own})",
+            "near_sketches": f"SELECT * FROM \"{database}\".main.near_sketches WHERE article_id NOT IN ({own})",
+            "story_terms": f"SELECT * FROM \"{database}\".main.story_terms WHERE article_id NOT IN ({own})",
+            "near_keys": f"SELECT * FROM \"{database}\".main.near_keys WHERE doc_key NOT IN ("
+                         f"SELECT doc_key FROM \"{database}\".main.near_sketches WHERE article_id IN ({own}))",
+        }
+        for name, query in views.items():
+            self.con.execute(f"CREATE TEMP VIEW {name} AS {query}")
 
     def __exit__(self, *exc) -> None:
         if self._context is not None:
