@@ -4,6 +4,7 @@ the fetch bookkeeping skipped), and reading back the stored clusters."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 from datetime import datetime
 from pathlib import Path
 
@@ -31,11 +32,14 @@ def article_rows(docs) -> list[dict]:
     return rows
 
 
+RUN_NUMBERS = itertools.count()
+
+
 def land_batches(home: Path, batches, quarantined: tuple[str, ...] = ()) -> Settings:
     """``quarantined``: ids of documents that fail validation."""
     settings = Settings(home=Path(home))
-    for number, docs in enumerate(batches):
-        run_id = f"run{number}"
+    for docs in batches:
+        run_id = f"run{next(RUN_NUMBERS)}"  # a run id names one batch: a reused one is a retry of it
         out = staging.run_dir(settings.staging_url, run_id)
         rows = article_rows(docs)
         failed = [{"raw_id": r["raw_id"], "uri": r["uri"], "stage": "validate", "reason": "test", "detail": None} for r in rows if r["article_id"] in quarantined]
