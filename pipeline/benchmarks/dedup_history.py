@@ -47,7 +47,7 @@ def build_history(path: Path, stored: int, batch_docs, seed: int = 7) -> None:
     import numpy as np
     import pyarrow as pa
 
-    from pipeline.dedup.history import doc_key, key_table
+    from pipeline.dedup.keys import doc_key, key_table
     from pipeline.dedup.near import near_duplicates
     from pipeline.dedup.sketch import SKETCH_VERSION
     from pipeline.dedup.story import story_terms
