@@ -43,6 +43,15 @@ MEMORY_LIMIT = os.environ.get("NEWSINGEST_DUCKDB_MEMORY_LIMIT", "512MB")
 T = TypeVar("T")
 
 
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the open transaction, if any: a failed COMMIT may already have ended it, and the
+    error that matters is the one that made us roll back."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException:
+        pass
+
+
 def migrations(schema_dir: Path = SCHEMA_DIR) -> list[tuple[int, Path]]:
     found = []
     for path in sorted(schema_dir.glob("*.sql")):
@@ -73,7 +82,7 @@ def migrate(con: duckdb.DuckDBPyConnection, schema_dir: Path = SCHEMA_DIR) -> in
             con.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)", [version, path.name, datetime.now(UTC)])
             con.execute("COMMIT")
         except Exception:
-            con.execute("ROLLBACK")
+            rollback(con)
             raise
         current = max(current, version)
     return current
@@ -160,6 +169,19 @@ def lake_location(path: str | Path) -> tuple[str, str]:
     return f"sqlite:{file}", str(file.with_name(f"{file.stem}.files")) + "/"
 
 
+def _write_ahead_log(catalog: Path, retry_seconds: float) -> None:
+    """SQLite's write-ahead log on the catalog (a setting the file keeps): a reader's open snapshot
+    then never blocks a commit, and a commit never blocks a reader. In the default rollback-journal
+    mode an analyst's long transaction would hold the writer off until it ended."""
+    import sqlite3
+
+    catalog.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(catalog, timeout=retry_seconds) as lite:
+        if lite.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            lite.execute("PRAGMA journal_mode = WAL")
+    lite.close()
+
+
 def corpus_exists(path: str | Path) -> bool:
     return str(path).startswith(POSTGRES_PREFIX) or Path(path).exists()
 
@@ -179,6 +201,8 @@ def attach(con: duckdb.DuckDBPyConnection, path: str | Path, *, read_only: bool 
         load_extension(con, "postgres_scanner")
     else:
         Path(data).mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            _write_ahead_log(Path(catalog.removeprefix("sqlite:")), retry_seconds)
     options = [f"DATA_PATH {_quote(data)}"]
     if read_only:
         options.append("READ_ONLY")

@@ -20,7 +20,7 @@ from pipeline.dedup.cluster import Assignment, Doc
 from pipeline.dedup.cluster import cluster as near_cluster
 from pipeline.dedup.keys import doc_key, key_table
 from pipeline.settings import Settings
-from pipeline.store.db import CORPUS, connect, retrying, run_landed
+from pipeline.store.db import CORPUS, connect, retrying, rollback, run_landed
 from pipeline.store.reindex import record_sketch_version
 
 ARTICLE_COLUMNS = (
@@ -177,7 +177,7 @@ def land_batch(
                             {"message": f"land {run_id}", "info": f"run_id={run_id}"})
                 con.execute("COMMIT")
             except Exception:
-                con.execute("ROLLBACK")
+                rollback(con)
                 raise
             return found
 

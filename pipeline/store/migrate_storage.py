@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.settings import Settings
-from pipeline.store.db import CORPUS, FETCH_SCHEMA_DIR, connect, connect_file, retrying
+from pipeline.store.db import CORPUS, FETCH_SCHEMA_DIR, connect, connect_file, retrying, rollback
 from pipeline.store.legacy_export import export
 
 CORPUS_TABLES = ("runs", "articles", "duplicates", "removed_segments", "run_ledger", "validation_results", "story_terms",
@@ -73,6 +73,7 @@ def _parquet(folder: Path, table: str) -> str:
 
 
 def migrate_storage(source: Path, settings: Settings) -> Iterator[str]:
+    Path(settings.home).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="newsingest-migrate-", dir=Path(settings.home)) as scratch:
         folder = Path(scratch)
         manifest = _export(source, folder)
@@ -94,7 +95,7 @@ def migrate_storage(source: Path, settings: Settings) -> Iterator[str]:
                     con.execute(f"CALL {CORPUS}.set_commit_message('newsingest', 'migrate-storage', extra_info => $info)", {"info": f"source={source}"})
                     con.execute("COMMIT")
                 except Exception:
-                    con.execute("ROLLBACK")
+                    rollback(con)
                     raise
 
             retrying(commit, settings.lock_retry_seconds)
@@ -113,7 +114,7 @@ def migrate_storage(source: Path, settings: Settings) -> Iterator[str]:
                     fetch.execute(f"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM {_parquet(folder, table)} {clause}")
                 fetch.execute("COMMIT")
             except Exception:
-                fetch.execute("ROLLBACK")
+                rollback(fetch)
                 raise
             for table, where in plan:
                 columns = _columns(fetch, catalog, table)

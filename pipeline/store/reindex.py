@@ -38,6 +38,8 @@ def index_is_current(con) -> bool:
 def rebuild_near_index(con, chunk: int = CHUNK) -> int:
     """Sketch every stored article again and re-key the canonical copies, in one transaction.
     Returns the number of articles indexed."""
+    from pipeline.store.db import rollback
+
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM near_sketches")
@@ -69,7 +71,7 @@ def rebuild_near_index(con, chunk: int = CHUNK) -> int:
         record_sketch_version(con)
         con.execute("COMMIT")
     except Exception:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     return done
 
