@@ -18,8 +18,8 @@ import math
 import os
 import sys
 from dataclasses import replace
-from pathlib import Path
 from datetime import UTC, datetime
+from pathlib import Path
 
 from pipeline import __version__
 from pipeline.settings import load_settings

@@ -282,10 +282,10 @@ def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> d
     import pyarrow.compute as pc
 
     from pipeline.dedup.history import StoredIndex
-    from pipeline.store.db import run_landed
-    from pipeline.store.reindex import history_connection
     from pipeline.dedup.near import near_duplicates
     from pipeline.dedup.story import assign_stories
+    from pipeline.store.db import run_landed
+    from pipeline.store.reindex import history_connection
 
     out = staging.run_dir(settings.staging_url, run_id)
     rows = staging.read_columns([r["articles"] for r in clean_results], staging.DEDUP_INPUT).to_pylist()

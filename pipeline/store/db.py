@@ -204,6 +204,10 @@ def attach(con: duckdb.DuckDBPyConnection, path: str | Path, *, read_only: bool 
         if not read_only:
             _write_ahead_log(Path(catalog.removeprefix("sqlite:")), retry_seconds)
     options = [f"DATA_PATH {_quote(data)}"]
+    if not catalog.startswith(POSTGRES_PREFIX):
+        # The files folder sits beside its catalog and moves with it (a copied or restored var/):
+        # the catalog's stored paths are relative to it.
+        options.append("OVERRIDE_DATA_PATH TRUE")
     if read_only:
         options.append("READ_ONLY")
     if snapshot is not None:
