@@ -289,6 +289,21 @@ def cmd_migrate_storage(args) -> int:
     return 0
 
 
+def cmd_compact(args) -> int:
+    """Merge small data files, expire old snapshots, delete unreferenced files."""
+    from pipeline.store.db import corpus_exists
+    from pipeline.store.maintain import compact
+
+    settings = load_settings(args.config, db_path=args.db, home=args.home)
+    if not corpus_exists(settings.db_path):
+        print(f"newsingest compact: no corpus at {settings.db_path}", file=sys.stderr)
+        return EXIT_USAGE
+    done = compact(settings, args.retention_days)
+    print(f"data files: {done['files_before']} -> {done['files_after']}; snapshots: {done['snapshots_before']} -> "
+          f"{done['snapshots_after']} (expired before {done['expired_before']})")
+    return 0
+
+
 def cmd_search_index(args) -> int:
     """(Re)build the full-text index of titles and bodies (BM25) from the latest snapshot."""
     from pipeline.store.search import build_search_index
@@ -388,6 +403,12 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--db")
     sql.add_argument("--home")
     sql.set_defaults(func=cmd_sql)
+
+    compacting = sub.add_parser("compact", help="merge small data files, expire old snapshots, delete unreferenced files")
+    compacting.add_argument("--retention-days", type=float, help="keep snapshots this recent (default: the setting, 30)")
+    compacting.add_argument("--db")
+    compacting.add_argument("--home")
+    compacting.set_defaults(func=cmd_compact)
 
     search = sub.add_parser("search-index", help="(re)build the full-text (BM25) index of titles and bodies")
     search.add_argument("--db")

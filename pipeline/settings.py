@@ -29,7 +29,8 @@ class Settings:
     near_dup_threshold: float = 0.45  # containment of the smaller copy's sketch in the canonical's (pipeline/dedup/cluster.py)
     story_min_shared_terms: int = 5
     story_window_days: int = 3
-    lock_retry_seconds: float = 60.0
+    lock_retry_seconds: float = 60.0  # how long a commit that meets another writer's is tried again
+    snapshot_retention_days: float = 30.0  # newsingest compact expires older snapshots (time travel reaches this far)
     workers: int = 0  # 0: one per core
     validate_chunk_rows: int = 5_000  # articles per Great Expectations validation: bounds the validate stage's memory
     # Fetching from the web (pipeline/sources/web): politeness, limits and the address policy.
