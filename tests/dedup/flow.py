@@ -4,13 +4,13 @@ the fetch bookkeeping skipped), and reading back the stored clusters."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
-
 from pipeline import stages, staging
 from pipeline.settings import Settings
+from pipeline.store.db import read_connection
 
 AGENCY_HOSTS = ("apnews.com", "reuters.com", "afp.com")
 
@@ -31,11 +31,14 @@ def article_rows(docs) -> list[dict]:
     return rows
 
 
+RUN_NUMBERS = itertools.count()
+
+
 def land_batches(home: Path, batches, quarantined: tuple[str, ...] = ()) -> Settings:
     """``quarantined``: ids of documents that fail validation."""
     settings = Settings(home=Path(home))
-    for number, docs in enumerate(batches):
-        run_id = f"run{number}"
+    for docs in batches:
+        run_id = f"run{next(RUN_NUMBERS)}"  # a run id names one batch: a reused one is a retry of it
         out = staging.run_dir(settings.staging_url, run_id)
         rows = article_rows(docs)
         failed = [{"raw_id": r["raw_id"], "uri": r["uri"], "stage": "validate", "reason": "test", "detail": None} for r in rows if r["article_id"] in quarantined]
@@ -61,7 +64,7 @@ def land_batches(home: Path, batches, quarantined: tuple[str, ...] = ()) -> Sett
 
 def stored_clusters(settings: Settings) -> dict[str, tuple[str, bool, str | None]]:
     """article_id -> (dup_cluster_id, is_canonical, canonical_id in duplicates)."""
-    with duckdb.connect(str(settings.db_path), read_only=True) as con:
+    with read_connection(settings.db_path) as con:
         rows = con.execute("SELECT article_id, dup_cluster_id, is_canonical FROM articles").fetchall()
         links = dict(con.execute("SELECT article_id, canonical_id FROM duplicates").fetchall())
     return {a: (cluster, canonical, links.get(a)) for a, cluster, canonical in rows}

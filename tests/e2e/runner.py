@@ -30,7 +30,6 @@ def prepare_airflow(home: Path, **extra_env: str) -> dict:
         **extra_env,
     }
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=600)
-    subprocess.run([AIRFLOW, "pools", "set", "duckdb_writer", "1", "DuckDB writer"], env=env, check=True, capture_output=True, timeout=120)
     return env
 
 
