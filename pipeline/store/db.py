@@ -244,8 +244,14 @@ def read_connection(path: str | Path, retry_seconds: float = 60.0, snapshot: int
         return
     con = session()
     try:
-        attach(con, path, read_only=True, snapshot=snapshot, retry_seconds=retry_seconds)
-        if not schema_is_current(con):
+        try:
+            attach(con, path, read_only=True, snapshot=snapshot, retry_seconds=retry_seconds)
+            current = schema_is_current(con)
+        except duckdb.InvalidInputException as exc:
+            if "creating a new DuckLake" not in str(exc):
+                raise
+            current = False  # a catalog file left empty (a kill before its first commit)
+        if not current:
             con.close()
             with connect(path, retry_seconds):
                 pass

@@ -53,7 +53,7 @@ def test_feed_of_50_pages_is_fetched_cleaned_deduplicated_and_landed(airflow_env
     sources = tmp_path / "sources.toml"
     sources.write_text(f'[[source]]\nname = "harbour ledger"\nfeed = "{feed}"\n')
     home = tmp_path / "var"
-    db = home / "newsingest.duckdb"
+    db = home / "corpus.sqlite"
 
     dags_test(airflow_env, home, "news_fetch", {"sources": str(sources)})
     page_requests = [entry for entry in log if entry[0].startswith("/news/")]
