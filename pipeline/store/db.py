@@ -37,8 +37,10 @@ POSTGRES_PREFIX = "postgres:"
 TRANSIENT_MARKERS = ("Could not set lock", "Conflicting lock", "database is locked", "onflict", "busy")
 
 # DuckDB's own default is 80% of the machine's memory; a batch's inserts and joins spill to disk
-# past this instead, so a large batch costs the process no more memory than a small one.
-MEMORY_LIMIT = os.environ.get("NEWSINGEST_DUCKDB_MEMORY_LIMIT", "512MB")
+# past this instead, so a large batch costs the process no more memory than a small one. 1 GB, not
+# less: the land stage's join over stored articles reads whole row groups of bodies (512 MB failed
+# on a million-article corpus whose files held row groups of 50,000 articles).
+MEMORY_LIMIT = os.environ.get("NEWSINGEST_DUCKDB_MEMORY_LIMIT", "1GB")
 
 T = TypeVar("T")
 

@@ -150,7 +150,6 @@ def land_batch(
             schema=pa.schema([("article_id", pa.string()), ("dup_cluster_id", pa.string()), ("is_canonical", pa.bool_()), ("story_id", pa.string())])),
         "batch_links": pa.Table.from_pylist(links, schema=pa.schema([
             ("article_id", pa.string()), ("linked_to", pa.string()), ("similarity", pa.float64()), ("method", pa.string())])),
-        "batch_reindexed": pa.table({"doc_key": pa.array([doc_key(r["article_id"]) for r in batch + reclustered], pa.uint64())}),
         "batch_quarantine": pa.Table.from_pylist(quarantine, schema=staging.QUARANTINE),
         "batch_ledger": pa.Table.from_pylist(ledger, schema=staging.LEDGER),
         "batch_copies": staging.read_table(copies_url) if copies_url else staging.COPIES.empty_table(),
@@ -159,7 +158,8 @@ def land_batch(
     }
     # Leaders' index keys, computed a chunk at a time from the staged sketches.
     leader_ids = {r["article_id"] for r in batch if cluster[r["article_id"]][1]}
-    stored_leaders = [m for m in reclustered if cluster[m["article_id"]][1]]
+    batch_keys = {r["article_id"]: doc_key(r["article_id"]) for r in batch}
+    reclustered_leads = {m["article_id"]: cluster[m["article_id"]][1] for m in reclustered}
     del batch, members, ledger, quarantine, links
     with connect(settings.db_path, settings.lock_retry_seconds) as con:
         for name, table in tables.items():
@@ -168,6 +168,7 @@ def land_batch(
         def commit() -> dict[str, int]:
             con.execute("BEGIN TRANSACTION")
             try:
+                stored_leaders = _rekey(con, batch_keys, reclustered_leads, reclustered)
                 _write(con, run_id, input_description, pipeline_version, now, validation_success, article_urls, removed_urls, articles_url)
                 _write_keys(con, articles_url, leader_ids, stored_leaders)
                 found = _outcome_counts(con, run_id)
@@ -184,6 +185,23 @@ def land_batch(
         counts = retrying(commit, settings.lock_retry_seconds)
         removed = con.execute("SELECT count(*) FROM removed_segments WHERE run_id = $run_id", {"run_id": run_id}).fetchall()[0][0]
     return {"run_id": run_id, **counts, "documents": sum(counts.values()), "removed_segments": removed}
+
+
+def _rekey(con, batch_keys: dict[str, int], reclustered_leads: dict[str, bool], reclustered: list[dict]) -> list[dict]:
+    """Which index keys this commit retires (``batch_retired``) and which stored copies it keys.
+
+    Only canonical copies have keys, and a copy's keys never change while its text does not. So
+    keys are retired only for a stored copy that stops leading its cluster and for a batch
+    article that replaces a stored one (same id); a stored copy that starts leading gets keys.
+    Most batches retire none, and the commit skips the delete, which has to scan ``near_keys``:
+    a batch costs the batch, not the size of the index. Returns the stored copies to key."""
+    con.register("batch_ids", pa.table({"article_id": pa.array(list(batch_keys), pa.string())}))
+    replaced = [a for (a,) in con.execute("SELECT article_id FROM articles SEMI JOIN batch_ids USING (article_id)").fetchall()]
+    con.register("batch_regrouped", pa.table({"article_id": pa.array(list(reclustered_leads), pa.string())}))
+    led = {a for (a,) in con.execute("SELECT article_id FROM articles SEMI JOIN batch_regrouped USING (article_id) WHERE is_canonical").fetchall()}
+    retired = [batch_keys[a] for a in replaced] + [doc_key(a) for a, leads in reclustered_leads.items() if a in led and not leads]
+    con.register("batch_retired", pa.table({"doc_key": pa.array(retired, pa.uint64())}))
+    return [m for m in reclustered if reclustered_leads[m["article_id"]] and m["article_id"] not in led]
 
 
 def _write_keys(con, articles_url: str, leader_ids: set[str], stored_leaders: list[dict]) -> None:
@@ -269,7 +287,8 @@ def _write(con, run_id, input_description, version, now, validation_success, art
         FROM {verdicts} v JOIN batch_assign s ON s.article_id = v.article_id AND s.raw_id = v.raw_id
         """
     )
-    con.execute("DELETE FROM near_keys WHERE doc_key IN (SELECT doc_key FROM batch_reindexed)")
+    if con.execute("SELECT count(*) FROM batch_retired").fetchall()[0][0]:
+        con.execute("DELETE FROM near_keys WHERE doc_key IN (SELECT doc_key FROM batch_retired)")
     con.execute("DELETE FROM story_terms WHERE article_id IN (SELECT article_id FROM batch_assign)")
     con.execute(
         f"""
