@@ -22,12 +22,13 @@ $(STAMP): requirements.lock pyproject.toml setup.py pipeline/dedup/_sketch.c pip
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@# The reader of corpora of the single-file layout, written by DuckDB 2.0 (newsingest migrate-storage).
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade --target $(VENV)/legacy-duckdb duckdb==2.0.0
 	@touch $@
 
 airflow-init: setup
 	@mkdir -p $(AIRFLOW_HOME)
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (tail -30 $(AIRFLOW_HOME)/db-migrate.log; exit 1)
-	$(BIN)/airflow pools set duckdb_writer 1 "The one DuckDB writer (land task)" > /dev/null
 
 demo: airflow-init
 	@echo "Running the news_ingest DAG on $(SAMPLE) ..."
@@ -35,7 +36,7 @@ demo: airflow-init
 		|| (tail -60 $(NEWSINGEST_HOME)/demo-dag-run.log; exit 1)
 	@$(BIN)/newsingest report
 	@echo "Airflow log: $(NEWSINGEST_HOME)/demo-dag-run.log"
-	@echo "Try: $(BIN)/python -c \"import duckdb; print(duckdb.connect('$(NEWSINGEST_HOME)/newsingest.read.duckdb', read_only=True).sql('SELECT domain, title FROM canonical_articles'))\""
+	@echo "Try: $(BIN)/newsingest sql \"SELECT domain, title FROM canonical_articles\""
 
 test: setup
 	$(BIN)/python -m pytest -q

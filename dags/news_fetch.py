@@ -1,9 +1,8 @@
 """news_fetch: poll the configured feeds, sitemaps, URL lists and homepages into the raw store.
 
 Thin wiring over ``pipeline.sources.web``. The fetch task writes raw bytes to the content-addressed
-raw store and a manifest per batch; its DuckDB writes (fetch state, frontier, fetch quarantine rows)
-are millisecond transactions with lock retry, so it does not take the ``duckdb_writer`` pool slot
-(that would block the land task for the whole crawl). When a batch brought new pages, ``announce``
+raw store and a manifest per batch; its writes (fetch state, frontier, fetch quarantine rows) go
+to its own DuckDB file in millisecond transactions with lock retry, never to the corpus. When a batch brought new pages, ``announce``
 updates the raw-store Asset with the manifest in the event's extra, which triggers news_ingest.
 """
 

@@ -1,4 +1,4 @@
-"""news_ingest: files -> clean -> dedup -> validate -> land -> publish -> report.
+"""news_ingest: files -> clean -> dedup -> validate -> land -> report.
 
 Runs on demand with the param ``input`` (a file, a directory or a fetch manifest), and whenever
 news_fetch updates the raw-store Asset: such a run ingests the manifests named in the triggering
@@ -6,6 +6,8 @@ asset events, and is skipped when they name none (an event created by hand in th
 
 Thin wiring over ``pipeline.stages``: each task body is a call into the library. Data moves
 between tasks as Parquet files in a run-scoped staging area; XCom carries paths and counts.
+The land task's commit is the moment the batch becomes visible to every reader of the corpus
+(a DuckLake snapshot): nothing is copied or exported after it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import pendulum
 from airflow.sdk import Asset, Param, dag, task
 
 SAMPLE_CORPUS = Path(__file__).resolve().parents[1] / "pipeline" / "sample_corpus"
-WRITER_POOL = "duckdb_writer"
 RAW_STORE = Asset(name="newsingest_raw_store", uri="newsingest://raw-store")  # updated by news_fetch
 
 
@@ -76,20 +77,14 @@ def news_ingest():
 
         return stage_validate(deduped, list(cleaned), run_id, _settings())
 
-    @task(pool=WRITER_POOL)
+    @task
     def land(loaded: dict, cleaned, deduped: dict, validated: dict, run_id=None) -> dict:
         from pipeline.stages import stage_land
 
         return stage_land(loaded, list(cleaned), deduped, validated, run_id, _settings())
 
     @task
-    def publish(landed: dict) -> dict:
-        from pipeline.stages import stage_publish
-
-        return stage_publish(_settings())
-
-    @task
-    def report(landed: dict, validated: dict, published: dict, run_id=None) -> dict:
+    def report(landed: dict, validated: dict, run_id=None) -> dict:
         from pipeline.stages import stage_report
         from pipeline.staging import remove_run
 
@@ -103,7 +98,7 @@ def news_ingest():
     deduped = dedup(cleaned)
     validated = validate(deduped, cleaned)
     landed = land(loaded, cleaned, deduped, validated)
-    report(landed, validated, publish(landed))
+    report(landed, validated)
 
 
 news_ingest()

@@ -19,6 +19,7 @@ import os
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from pipeline import __version__
 from pipeline.settings import load_settings
@@ -233,8 +234,7 @@ def _run(args, settings, run_id: str) -> int:
     stages.stage_land(loaded, cleaned, deduped, validated, run_id, settings)
     _release_memory()
     progress.update(1)
-    progress.set_description("publish + report")
-    stages.stage_publish(settings)
+    progress.set_description("report")
     report = stages.stage_report(run_id, settings, validated)
     progress.update(1)
     progress.close()
@@ -252,23 +252,65 @@ def format_summary(summary: dict) -> str:
 
 
 def cmd_reindex(args) -> int:
-    """Sketch every stored article again (``store/reindex.py``); the writer's lock is held meanwhile."""
-    import duckdb
-
-    from pipeline.store import migrate
+    """Sketch every stored article again (``store/reindex.py``), in one commit."""
+    from pipeline.store import connect
+    from pipeline.store.db import corpus_exists, retrying
     from pipeline.store.reindex import rebuild_near_index
 
     settings = load_settings(args.config, db_path=args.db, home=args.home)
-    if not settings.db_path.exists():
-        print(f"newsingest reindex: no database at {settings.db_path}", file=sys.stderr)
-        return 2
-    con = duckdb.connect(str(settings.db_path))
-    try:
-        migrate(con)
-        count = rebuild_near_index(con)
-    finally:
-        con.close()
+    if not corpus_exists(settings.db_path):
+        print(f"newsingest reindex: no corpus at {settings.db_path}", file=sys.stderr)
+        return EXIT_USAGE
+    with connect(settings.db_path, settings.lock_retry_seconds) as con:
+        count = retrying(lambda: rebuild_near_index(con), settings.lock_retry_seconds)
     print(f"near-duplicate index rebuilt: {count} articles")
+    return 0
+
+
+def cmd_sql(args) -> int:
+    """A SQL prompt (or one query) on the corpus: the latest snapshot, or the corpus as of a run."""
+    from pipeline.store.query import run_sql
+
+    settings = load_settings(args.config, db_path=args.db, home=args.home)
+    return run_sql(settings, args.query, as_of_run=args.as_of_run, output=args.format)
+
+
+def cmd_migrate_storage(args) -> int:
+    """Move a corpus of the single-file layout (a DuckDB file) into the lake, verified table by table."""
+    from pipeline.store.migrate_storage import migrate_storage
+
+    settings = load_settings(args.config, db_path=args.db, home=args.home)
+    source = Path(args.source)
+    if not source.is_file():
+        print(f"newsingest migrate-storage: no DuckDB file at {source}", file=sys.stderr)
+        return EXIT_USAGE
+    for line in migrate_storage(source, settings):
+        print(line)
+    return 0
+
+
+def cmd_compact(args) -> int:
+    """Merge small data files, expire old snapshots, delete unreferenced files."""
+    from pipeline.store.db import corpus_exists
+    from pipeline.store.maintain import compact
+
+    settings = load_settings(args.config, db_path=args.db, home=args.home)
+    if not corpus_exists(settings.db_path):
+        print(f"newsingest compact: no corpus at {settings.db_path}", file=sys.stderr)
+        return EXIT_USAGE
+    done = compact(settings, args.retention_days)
+    print(f"data files: {done['files_before']} -> {done['files_after']}; snapshots: {done['snapshots_before']} -> "
+          f"{done['snapshots_after']} (expired before {done['expired_before']})")
+    return 0
+
+
+def cmd_search_index(args) -> int:
+    """(Re)build the full-text index of titles and bodies (BM25) from the latest snapshot."""
+    from pipeline.store.search import build_search_index
+
+    settings = load_settings(args.config, db_path=args.db, home=args.home)
+    summary = build_search_index(settings)
+    print(f"search index: {summary['articles']} articles as of snapshot {summary['snapshot']} in {summary['path']}")
     return 0
 
 
@@ -336,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="the whole flow without Airflow")
     run.add_argument("--input", required=True, action="append", help="file or directory (repeatable)")
-    run.add_argument("--db", help="DuckDB file (default: <home>/newsingest.duckdb)")
+    run.add_argument("--db", help="the corpus catalog: a SQLite file, or postgres:<libpq string> (default: <home>/corpus.sqlite)")
     run.add_argument("--home", help="folder for the database, staging and reports (default: ./var)")
     run.add_argument("--run-id")
     run.add_argument("--keep-staging", action="store_true")
@@ -353,6 +395,31 @@ def build_parser() -> argparse.ArgumentParser:
     reindex.add_argument("--db")
     reindex.add_argument("--home")
     reindex.set_defaults(func=cmd_reindex)
+
+    sql = sub.add_parser("sql", help="SQL on the corpus: one query, or a prompt when none is given")
+    sql.add_argument("query", nargs="?", help="one SQL statement (default: an interactive prompt)")
+    sql.add_argument("--as-of-run", metavar="RUN_ID", help="the corpus as that run's commit left it (time travel)")
+    sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sql.add_argument("--db")
+    sql.add_argument("--home")
+    sql.set_defaults(func=cmd_sql)
+
+    compacting = sub.add_parser("compact", help="merge small data files, expire old snapshots, delete unreferenced files")
+    compacting.add_argument("--retention-days", type=float, help="keep snapshots this recent (default: the setting, 30)")
+    compacting.add_argument("--db")
+    compacting.add_argument("--home")
+    compacting.set_defaults(func=cmd_compact)
+
+    search = sub.add_parser("search-index", help="(re)build the full-text (BM25) index of titles and bodies")
+    search.add_argument("--db")
+    search.add_argument("--home")
+    search.set_defaults(func=cmd_search_index)
+
+    moving = sub.add_parser("migrate-storage", help="move a corpus of the single-file layout (DuckDB file) into the lake")
+    moving.add_argument("source", help="the DuckDB file (e.g. var/newsingest.duckdb)")
+    moving.add_argument("--db", help="the lake catalog to fill (default: <home>/corpus.sqlite)")
+    moving.add_argument("--home")
+    moving.set_defaults(func=cmd_migrate_storage)
 
     staging = sub.add_parser("clean-staging", help="remove the staging folders of runs that were killed or failed")
     staging.add_argument("--home")

@@ -9,17 +9,18 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 ENV_PREFIX = "NEWSINGEST_"
-DEFAULT_DB_NAME = "newsingest.duckdb"
+DEFAULT_DB_NAME = "corpus.sqlite"
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     home: Path = Path("var")
-    db_path: Path | None = None  # default: <home>/newsingest.duckdb
+    # The corpus: its DuckLake catalog, a SQLite file (Parquet files in <stem>.files/ beside it), or
+    # postgres:<libpq string> with NEWSINGEST_LAKE_DATA_PATH naming the shared data folder.
+    db_path: Path | str | None = None  # default: <home>/corpus.sqlite
     staging_url: str | None = None  # local path or fsspec URL; default: <home>/staging
     report_dir: Path | None = None  # default: <home>/reports
-    replica_path: Path | None = None  # default: <db stem>.read.duckdb beside db_path (<home>/newsingest.read.duckdb)
-    export_dir: Path | None = None  # default: <db stem>.export beside db_path; "export" for newsingest.duckdb (<home>/export)
+    fetch_state_path: Path | None = None  # the fetcher's own state (DuckDB); default: <home>/fetch_state.duckdb
     shard_size: int = 200  # documents per clean task
     max_document_bytes: int = 5_000_000
     max_clean_seconds: float = 20.0  # per document
@@ -28,7 +29,8 @@ class Settings:
     near_dup_threshold: float = 0.45  # containment of the smaller copy's sketch in the canonical's (pipeline/dedup/cluster.py)
     story_min_shared_terms: int = 5
     story_window_days: int = 3
-    lock_retry_seconds: float = 60.0
+    lock_retry_seconds: float = 60.0  # how long a commit that meets another writer's is tried again
+    snapshot_retention_days: float = 30.0  # newsingest compact expires older snapshots (time travel reaches this far)
     workers: int = 0  # 0: one per core
     validate_chunk_rows: int = 5_000  # articles per Great Expectations validation: bounds the validate stage's memory
     # Fetching from the web (pipeline/sources/web): politeness, limits and the address policy.
@@ -58,15 +60,14 @@ class Settings:
     def __post_init__(self) -> None:
         home = Path(self.home)
         object.__setattr__(self, "home", home)
-        db = home / DEFAULT_DB_NAME if self.db_path is None else Path(self.db_path)
+        db = home / DEFAULT_DB_NAME if self.db_path is None else self.db_path
+        if not str(db).startswith("postgres:"):
+            db = Path(db)
+        object.__setattr__(self, "db_path", db)
         defaults = {
-            "db_path": db,
             "staging_url": str(home / "staging"),
             "report_dir": home / "reports",
-            # Derived from the database, not the home: two databases under one home (--db) must not
-            # overwrite each other's replica and exports. The default database keeps var/export.
-            "replica_path": db.with_name(f"{db.stem}.read.duckdb"),
-            "export_dir": db.with_name("export" if db.name == DEFAULT_DB_NAME else f"{db.stem}.export"),
+            "fetch_state_path": home / "fetch_state.duckdb",
             "raw_dir": home / "raw",
         }
         for name, value in defaults.items():

@@ -284,6 +284,8 @@ def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> d
     from pipeline.dedup.history import StoredIndex
     from pipeline.dedup.near import near_duplicates
     from pipeline.dedup.story import assign_stories
+    from pipeline.store.db import run_landed
+    from pipeline.store.reindex import history_connection
 
     out = staging.run_dir(settings.staging_url, run_id)
     rows = staging.read_columns([r["articles"] for r in clean_results], staging.DEDUP_INPUT).to_pylist()
@@ -300,7 +302,8 @@ def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> d
             unique.append(row)
     del rows
     batch_ids = {r["article_id"] for r in unique}
-    with StoredIndex(settings, run_id) as history:
+    with history_connection(settings.db_path, settings.lock_retry_seconds) as con, \
+            StoredIndex(settings, con, hide_run=run_id if con is not None and run_landed(con, run_id) else None) as history:
         near = near_duplicates(unique, history if history.available else None, settings.near_dup_threshold, settings.min_body_words)
         short = _unmatched_short(unique, near.unmatched_short, settings)
         if short:
@@ -437,7 +440,7 @@ class BatchValidationError(RuntimeError):
         self.failed = failed
 
 
-# --------------------------------------------------------------------------- land, publish, report
+# --------------------------------------------------------------------------- land, report
 
 def stage_land(load_result: dict, clean_results: list[dict], dedup_result: dict, validate_result: dict, run_id: str, settings: Settings) -> dict:
     from pipeline.store.land import land_batch
@@ -458,12 +461,6 @@ def stage_land(load_result: dict, clean_results: list[dict], dedup_result: dict,
         validation_success=validate_result["success"],
         pipeline_version=__version__,
     )
-
-
-def stage_publish(settings: Settings) -> dict:
-    from pipeline.store.publish import publish
-
-    return publish(settings)
 
 
 def stage_report(run_id: str, settings: Settings, validate_result: dict | None = None) -> dict:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import duckdb
-
 from pipeline.benchmarks.wire_corpus import Event, write_up
 from pipeline.cli import main
+from pipeline.store.db import read_connection
 
 BOILERPLATE = "Sign up for our daily newsletter to get the top stories in your inbox every morning."
 
@@ -32,11 +31,11 @@ def page(headline: str, paragraphs: list[str]) -> str:
 
 def run_batch(inbox: Path, home: Path) -> Path:
     assert main(["run", "--input", str(inbox), "--home", str(home), "--quiet"]) == 0
-    return home / "newsingest.duckdb"
+    return home / "corpus.sqlite"
 
 
 def ledger(db: Path) -> dict[str, tuple[str, str | None, str | None, str | None]]:
-    with duckdb.connect(str(db), read_only=True) as con:
+    with read_connection(db) as con:
         rows = con.execute("SELECT uri, outcome, reason, article_id, domain FROM run_ledger").fetchall()
     return {Path(uri).parent.name + "/" + Path(uri).name: (outcome, reason, article_id, domain) for uri, outcome, reason, article_id, domain in rows}
 
@@ -62,7 +61,7 @@ def test_byte_identical_files_in_two_folders_each_get_a_ledger_row(tmp_path):
     assert first[0] == "article"
     assert second == ("duplicate", "identical_bytes", first[2], "valleycourier.example")
     assert rows["lakesideherald.example/empty.txt"][:2] == ("quarantined", "empty_input")
-    with duckdb.connect(str(db), read_only=True) as con:
+    with read_connection(db) as con:
         assert con.execute("SELECT count(*) FROM quarantine WHERE reason = 'empty_input'").fetchall() == [(2,)]
         assert con.execute("SELECT documents, articles, duplicates, quarantined FROM runs").fetchall() == [(5, 2, 1, 2)]
 
@@ -84,7 +83,7 @@ def test_a_short_copy_is_a_duplicate_of_its_article_and_a_short_stray_text_is_qu
     assert original[0] == "article"
     assert brief[0] == "duplicate" and brief[1] == "containment"
     assert rows["islandpost.example/note.txt"][:2] == ("quarantined", "no_article_text")
-    with duckdb.connect(str(db), read_only=True) as con:
+    with read_connection(db) as con:
         linked = con.execute("SELECT canonical_id, method FROM duplicates WHERE article_id = ?", [brief[2]]).fetchall()
         assert linked == [(original[2], "containment")]
         assert con.execute("SELECT is_canonical, word_count < 40 FROM articles WHERE article_id = ?", [brief[2]]).fetchall() == [(False, True)]
@@ -100,7 +99,7 @@ def test_a_short_copy_of_a_stored_article_is_linked_to_it(tmp_path):
     later = tmp_path / "later"
     write(later / "eveningstar.example", "brief.txt", page(headline, [" ".join(body[0].split()[:30])]))
     run_batch(later, tmp_path / "var")
-    with duckdb.connect(str(db), read_only=True) as con:
+    with read_connection(db) as con:
         outcomes = con.execute("SELECT outcome, count(*) FROM run_ledger GROUP BY ALL ORDER BY ALL").fetchall()
         assert outcomes == [("article", 1), ("duplicate", 1)]
         assert con.execute("SELECT count(*) FROM duplicates").fetchall() == [(1,)]

@@ -7,8 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
-
+from pipeline.store.db import read_connection
 from tests.conftest import SAMPLE_CORPUS
 
 NEWSINGEST = [sys.executable, "-m", "pipeline.cli"]
@@ -21,15 +20,15 @@ def run(*args, check=True) -> subprocess.CompletedProcess:
 
 
 def counts(db: Path) -> dict[str, int]:
-    with duckdb.connect(str(db), read_only=True) as con:
+    with read_connection(db) as con:
         return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in TABLES}
 
 
 def test_run_lands_seeds_as_five_distinct_clean_articles(tmp_path, seeds_dir):
-    db = tmp_path / "seeds.duckdb"
+    db = tmp_path / "seeds.sqlite"
     first = run("run", "--input", seeds_dir, "--db", db, "--home", tmp_path / "var", "--quiet")
     assert "5 articles, 0 duplicates, 0 quarantined, 0 unchanged" in first.stdout
-    with duckdb.connect(str(db), read_only=True) as con:
+    with read_connection(db) as con:
         rows = con.execute("SELECT body, is_canonical, story_id FROM articles").fetchall()
         assert con.execute("SELECT count(*) FROM canonical_articles").fetchall()[0][0] == 5
     assert len(rows) == 5 and all(canonical for _, canonical, _ in rows)

@@ -52,12 +52,12 @@ def test_news_ingest_dag(dags_info):
     assert info["max_active_runs"] == 1
     assert info["params"] == ["input"]
     tasks = info["tasks"]
-    assert set(tasks) == {"load", "shards", "clean", "dedup", "validate", "land", "publish", "report"}
+    assert set(tasks) == {"load", "shards", "clean", "dedup", "validate", "land", "report"}  # land's commit publishes
     assert all(t["retries"] >= 1 for t in tasks.values())
     assert tasks["clean"]["mapped"] and not tasks["land"]["mapped"]
-    assert tasks["land"]["pool"] == "duckdb_writer"
+    assert tasks["land"]["pool"] == "default_pool"  # lake writers commit optimistically: no writer pool
     assert tasks["land"]["upstream"] == ["clean", "dedup", "load", "validate"]
-    assert tasks["report"]["upstream"] == ["land", "publish", "validate"]
+    assert tasks["report"]["upstream"] == ["land", "validate"]
     assert info["schedule_assets"] == [RAW_STORE_URI]  # news_fetch's output triggers it
 
 

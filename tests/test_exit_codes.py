@@ -17,7 +17,8 @@ def test_run_on_a_missing_input_is_a_usage_error_and_runs_nothing(tmp_path):
     result = newsingest("run", "--input", tmp_path / "nope", "--home", tmp_path / "var", "--quiet")
     assert result.returncode == 2
     assert "no such input" in result.stderr
-    assert not (tmp_path / "var" / "newsingest.duckdb").exists()
+    assert not (tmp_path / "var" / "corpus.sqlite").exists()
+    assert not (tmp_path / "var" / "corpus.files").exists()
 
 
 def test_report_of_an_unknown_run_is_a_usage_error(tmp_path):

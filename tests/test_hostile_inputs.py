@@ -8,11 +8,11 @@ import os
 import signal
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from pipeline.benchmarks.wire_corpus import Event, write_up
 from pipeline.cli import main
+from pipeline.store.db import read_connection
 
 GOOD_SITE = "goodnews.example"
 
@@ -91,7 +91,7 @@ def test_hostile_batch_every_entry_one_outcome_and_the_good_ones_land(tmp_path, 
     monkeypatch.setenv("NEWSINGEST_WORKERS", "1")
     home = tmp_path / "var"
     assert main(["run", "--input", str(tmp_path / "inbox"), "--home", str(home), "--quiet"]) == 0
-    with duckdb.connect(str(home / "newsingest.duckdb"), read_only=True) as con:
+    with read_connection(home / "corpus.sqlite") as con:
         ledger = con.execute("SELECT uri, outcome, reason FROM run_ledger").fetchall()
         reasons = dict(con.execute("SELECT uri, reason FROM quarantine").fetchall())
     uris = [uri for uri, _, _ in ledger]

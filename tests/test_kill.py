@@ -48,7 +48,7 @@ def test_killed_runs_leave_no_process_no_staging_and_reruns_reach_the_clean_stat
     inbox = tmp_path / "inbox"
     write_corpus(inbox)
     finish(inbox, tmp_path / "reference", "R1")
-    reference = state(tmp_path / "reference" / "newsingest.duckdb")
+    reference = state(tmp_path / "reference" / "corpus.sqlite")
 
     home = tmp_path / "killed"
     workers_seen = False
@@ -63,6 +63,6 @@ def test_killed_runs_leave_no_process_no_staging_and_reruns_reach_the_clean_stat
     assert workers_seen
     finish(inbox, home, "R1")
     assert not any((home / "staging").iterdir()), "a killed run's staging folder is still there"
-    got = state(home / "newsingest.duckdb")
+    got = state(home / "corpus.sqlite")
     for table, rows in reference.items():
         assert got[table] == rows, table

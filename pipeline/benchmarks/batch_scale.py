@@ -19,7 +19,7 @@ and compared with the input files and their labels. A run over ``--timeout`` sec
 passes ``--rss-limit`` GB (default: half the machine's memory, at most 12).
 
 ``--dag`` runs ``airflow dags test news_ingest -c '{"input": DIR}'`` with a fresh AIRFLOW_HOME
-and NEWSINGEST_HOME in a temporary folder (metadata migrated, pool ``duckdb_writer``), and prints
+and NEWSINGEST_HOME in a temporary folder (metadata migrated), and prints
 the orchestration overhead two ways: the DAG process's wall minus the sum of its task durations
 (from Airflow's metadata; ``dags test`` runs tasks one at a time), and the DAG's wall against the
 ``newsingest run`` wall of the same input (which also holds the clean stage's parallelism the DAG
@@ -272,7 +272,6 @@ def run_dag(input_dir: Path, work: Path, timeout: float, rss_limit: float) -> di
     started = time.perf_counter()
     with (work / "setup.log").open("wb") as out:
         subprocess.run([airflow, "db", "migrate"], env=env, stdout=out, stderr=subprocess.STDOUT, check=True, timeout=600)
-        subprocess.run([airflow, "pools", "set", "duckdb_writer", "1", "The one DuckDB writer (land task)"], env=env, stdout=out, stderr=subprocess.STDOUT, check=True, timeout=120)
     setup = time.perf_counter() - started
     command = [airflow, "dags", "test", "news_ingest", "-c", json.dumps({"input": str(input_dir)})]
     result = measure(command, env, work / "dag.log", timeout, rss_limit)

@@ -1,16 +1,16 @@
-"""The stored side of deduplication, read from DuckDB through a short read-only connection (the
-land stage is the only writer): the near-duplicate index (``near_keys``: sketch hashes of
-canonical copies; ``near_sketches``: every article's sketch) and the story terms."""
+"""The stored side of deduplication, queried through a reading session the caller opens on the
+corpus (``pipeline.store.history_connection``): the near-duplicate index (``near_keys``: sketch
+hashes of canonical copies; ``near_sketches``: every article's sketch) and the story terms. Dedup
+computes and store persists: nothing here imports ``pipeline.store``."""
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 
-import numpy as np
 import pyarrow as pa
 
-from pipeline.dedup.cluster import CANDIDATE_POSTING, CONTAINMENT, KEY_MODULUS, MIN_SHARED
+from pipeline.dedup.cluster import CANDIDATE_POSTING, CONTAINMENT, MIN_SHARED
+from pipeline.dedup.keys import key_table
 from pipeline.settings import Settings
 
 STORED_STORIES = 32  # a term held by more stored stories does not find story candidates
@@ -18,66 +18,25 @@ STORED_PER_STORY = 4  # per term and stored story, the latest members a batch ar
 MEMBER_COLUMNS = "a.article_id, a.dup_cluster_id, a.story_id, a.published_at, a.word_count, a.domain, a.wire_agency"
 
 
-def doc_key(article_id: str) -> int:
-    """The 64-bit key ``near_keys`` stores for an article (stable across processes)."""
-    return int.from_bytes(hashlib.blake2b(article_id.encode("utf-8"), digest_size=8).digest(), "little")
-
-
-def key_table(keys: list[int], sketches: list[bytes]) -> pa.Table:
-    """``(key, doc_key, size)`` rows: the index keys (sketch hashes divisible by ``KEY_MODULUS``) of
-    the given documents, with the size of each document's whole sketch."""
-    sizes = np.array([len(s) // 8 for s in sketches], dtype=np.int64)
-    values = np.frombuffer(b"".join(sketches), dtype="<u8")
-    owners = np.repeat(np.array(keys, dtype=np.uint64), sizes)
-    chosen = values % np.uint64(KEY_MODULUS) == 0
-    return pa.table({
-        "key": pa.array(values[chosen], pa.uint64()), "doc_key": pa.array(owners[chosen], pa.uint64()),
-        "size": pa.array(np.repeat(sizes, sizes)[chosen].astype(np.int32), pa.int32()),
-    })
-
-
 class StoredIndex:
-    """Opened on the settings' database (``StoredIndex(settings, run_id)``) or on a given connection.
+    """The history behind ``con`` (a reading session on the corpus, or None for no history).
 
-    A retry of a run that already landed (same run id) is matched against the history without its
-    own rows, as the first attempt was: otherwise its articles would find themselves, and pairs the
-    first attempt's bounded candidate search did not reach, in the stored index."""
+    ``hide_run``: a retry of a run that already landed (same run id) is matched against the
+    history without its own rows, as the first attempt was; otherwise its articles would find
+    themselves, and pairs the first attempt's bounded candidate search did not reach."""
 
-    def __init__(self, settings: Settings, run_id: str | None = None, con=None):
+    def __init__(self, settings: Settings, con=None, hide_run: str | None = None):
         self.settings = settings
-        self.run_id = run_id
         self.con = con
-        self._context = None
         self.available = False
-
-    def __enter__(self) -> StoredIndex:
-        if self.con is None:
-            from pipeline.store import connect, read_connection
-            from pipeline.store.reindex import index_is_current
-
-            self._context = read_connection(self.settings.db_path, self.settings.lock_retry_seconds)
-            self.con = self._context.__enter__()
-            if self.con is not None and not index_is_current(self.con):
-                # History landed before the index existed, or sketched by another version: the
-                # writer's connection rebuilds the index once, so this batch is matched against it.
-                self._context.__exit__(None, None, None)
-                with connect(self.settings.db_path, self.settings.lock_retry_seconds):
-                    pass
-                self._context = read_connection(self.settings.db_path, self.settings.lock_retry_seconds)
-                self.con = self._context.__enter__()
-            if self.con is not None and self.run_id is not None:
-                self._hide_run(self.run_id)
-        if self.con is not None:
-            self.available = bool(self.con.execute("SELECT count(*) FROM articles").fetchall()[0][0])
-        return self
+        if con is not None:
+            if hide_run is not None:
+                self._hide_run(hide_run)
+            self.available = bool(con.execute("SELECT count(*) FROM articles").fetchall()[0][0])
 
     def _hide_run(self, run_id: str) -> None:
-        """Temporary views in place of the stored tables, without this run's rows (own read-only
-        connection only: nothing else sees them)."""
-        from pipeline.store.db import run_landed
-
-        if not run_landed(self.con, run_id):
-            return
+        """Temporary views in place of the stored tables, without this run's rows (they shadow the
+        tables for this session only)."""
         database = self.con.execute("SELECT current_database()").fetchall()[0][0].replace('"', '""')
         run = run_id.replace("'", "''")
         own = f"SELECT article_id FROM \"{database}\".main.articles WHERE run_id = '{run}'"
@@ -89,11 +48,15 @@ class StoredIndex:
                          f"SELECT doc_key FROM \"{database}\".main.near_sketches WHERE article_id IN ({own}))",
         }
         for name, query in views.items():
-            self.con.execute(f"CREATE TEMP VIEW {name} AS {query}")
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {query}")
+
+    def __enter__(self) -> StoredIndex:
+        return self
 
     def __exit__(self, *exc) -> None:
-        if self._context is not None:
-            self._context.__exit__(*exc)
+        if self.con is not None:
+            for name in ("articles", "near_sketches", "story_terms", "near_keys"):
+                self.con.execute(f"DROP VIEW IF EXISTS temp.main.{name}")
 
     def near_clusters(self, sketches: list[bytes]) -> list[dict]:
         """Every stored member (with its sketch) of the clusters whose canonical copy could pass

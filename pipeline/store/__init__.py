@@ -1,4 +1,5 @@
-"""DuckDB storage: connections with lock retry, ordered migrations from ``schemas/duckdb``."""
+"""Storage: the corpus as a DuckLake (catalog + Parquet files), sessions with conflict retry,
+ordered migrations from ``schemas/ducklake``."""
 
 from pipeline.store.db import SCHEMA_DIR, connect, migrate, read_connection
 

@@ -1,5 +1,6 @@
-"""Land: the only writer. One transaction per batch, bulk, upserts keyed on stable ids, so a rerun
-leaves the same state. Bodies, removed segments and sketches go from the staged Parquet files into
+"""Land: one commit per batch (one DuckLake snapshot, tagged with the run id), bulk, keyed on
+stable ids (delete and insert, MERGE for counters), so a rerun leaves the same state. A commit
+that meets a concurrent writer's is rolled back and tried again whole (``db.retrying``). Bodies, removed segments and sketches go from the staged Parquet files into
 DuckDB without passing through Python objects: the land stage holds the batch's verdicts (ids,
 clusters, stories), never its payloads."""
 
@@ -17,10 +18,10 @@ from pipeline import staging
 from pipeline.dedup.canonical import Member, choose_canonical
 from pipeline.dedup.cluster import Assignment, Doc
 from pipeline.dedup.cluster import cluster as near_cluster
-from pipeline.dedup.history import doc_key, key_table
-from pipeline.dedup.sketch import SKETCH_VERSION
+from pipeline.dedup.keys import doc_key, key_table
 from pipeline.settings import Settings
-from pipeline.store.db import connect, run_landed
+from pipeline.store.db import CORPUS, connect, retrying, rollback, run_landed
+from pipeline.store.reindex import record_sketch_version
 
 ARTICLE_COLUMNS = (
     "article_id, raw_id, url, domain, title, published_at, authors, wire_agency, language, tags, summary, body, "
@@ -149,7 +150,6 @@ def land_batch(
             schema=pa.schema([("article_id", pa.string()), ("dup_cluster_id", pa.string()), ("is_canonical", pa.bool_()), ("story_id", pa.string())])),
         "batch_links": pa.Table.from_pylist(links, schema=pa.schema([
             ("article_id", pa.string()), ("linked_to", pa.string()), ("similarity", pa.float64()), ("method", pa.string())])),
-        "batch_reindexed": pa.table({"doc_key": pa.array([doc_key(r["article_id"]) for r in batch + reclustered], pa.uint64())}),
         "batch_quarantine": pa.Table.from_pylist(quarantine, schema=staging.QUARANTINE),
         "batch_ledger": pa.Table.from_pylist(ledger, schema=staging.LEDGER),
         "batch_copies": staging.read_table(copies_url) if copies_url else staging.COPIES.empty_table(),
@@ -158,24 +158,50 @@ def land_batch(
     }
     # Leaders' index keys, computed a chunk at a time from the staged sketches.
     leader_ids = {r["article_id"] for r in batch if cluster[r["article_id"]][1]}
-    stored_leaders = [m for m in reclustered if cluster[m["article_id"]][1]]
+    batch_keys = {r["article_id"]: doc_key(r["article_id"]) for r in batch}
+    reclustered_leads = {m["article_id"]: cluster[m["article_id"]][1] for m in reclustered}
     del batch, members, ledger, quarantine, links
     with connect(settings.db_path, settings.lock_retry_seconds) as con:
         for name, table in tables.items():
             con.register(name, table)
-        con.execute("BEGIN TRANSACTION")
-        try:
-            _write(con, run_id, input_description, pipeline_version, now, validation_success, article_urls, removed_urls, articles_url)
-            _write_keys(con, articles_url, leader_ids, stored_leaders)
-            counts = _outcome_counts(con, run_id)
-            _write_run(con, run_id, input_description, pipeline_version, now, counts, validation_success)
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("CHECKPOINT")
+
+        def commit() -> dict[str, int]:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                stored_leaders = _rekey(con, batch_keys, reclustered_leads, reclustered)
+                _write(con, run_id, input_description, pipeline_version, now, validation_success, article_urls, removed_urls, articles_url)
+                _write_keys(con, articles_url, leader_ids, stored_leaders)
+                found = _outcome_counts(con, run_id)
+                _write_run(con, run_id, input_description, pipeline_version, now, found, validation_success)
+                # The snapshot names its run: time travel by run id (db.run_snapshot).
+                con.execute(f"CALL {CORPUS}.set_commit_message('newsingest', $message, extra_info => $info)",
+                            {"message": f"land {run_id}", "info": f"run_id={run_id}"})
+                con.execute("COMMIT")
+            except Exception:
+                rollback(con)
+                raise
+            return found
+
+        counts = retrying(commit, settings.lock_retry_seconds)
         removed = con.execute("SELECT count(*) FROM removed_segments WHERE run_id = $run_id", {"run_id": run_id}).fetchall()[0][0]
     return {"run_id": run_id, **counts, "documents": sum(counts.values()), "removed_segments": removed}
+
+
+def _rekey(con, batch_keys: dict[str, int], reclustered_leads: dict[str, bool], reclustered: list[dict]) -> list[dict]:
+    """Which index keys this commit retires (``batch_retired``) and which stored copies it keys.
+
+    Only canonical copies have keys, and a copy's keys never change while its text does not. So
+    keys are retired only for a stored copy that stops leading its cluster and for a batch
+    article that replaces a stored one (same id); a stored copy that starts leading gets keys.
+    Most batches retire none, and the commit skips the delete, which has to scan ``near_keys``:
+    a batch costs the batch, not the size of the index. Returns the stored copies to key."""
+    con.register("batch_ids", pa.table({"article_id": pa.array(list(batch_keys), pa.string())}))
+    replaced = [a for (a,) in con.execute("SELECT article_id FROM articles SEMI JOIN batch_ids USING (article_id)").fetchall()]
+    con.register("batch_regrouped", pa.table({"article_id": pa.array(list(reclustered_leads), pa.string())}))
+    led = {a for (a,) in con.execute("SELECT article_id FROM articles SEMI JOIN batch_regrouped USING (article_id) WHERE is_canonical").fetchall()}
+    retired = [batch_keys[a] for a in replaced] + [doc_key(a) for a, leads in reclustered_leads.items() if a in led and not leads]
+    con.register("batch_retired", pa.table({"doc_key": pa.array(retired, pa.uint64())}))
+    return [m for m in reclustered if reclustered_leads[m["article_id"]] and m["article_id"] not in led]
 
 
 def _write_keys(con, articles_url: str, leader_ids: set[str], stored_leaders: list[dict]) -> None:
@@ -223,7 +249,8 @@ def _write(con, run_id, input_description, version, now, validation_success, art
         "UPDATE articles SET dup_cluster_id = u.dup_cluster_id, is_canonical = u.is_canonical, story_id = u.story_id "
         "FROM batch_updates u WHERE articles.article_id = u.article_id"
     )
-    con.execute("INSERT OR REPLACE INTO dup_links SELECT article_id, linked_to, similarity, method FROM batch_links")
+    con.execute("DELETE FROM dup_links WHERE article_id IN (SELECT article_id FROM batch_links)")
+    con.execute("INSERT INTO dup_links SELECT article_id, linked_to, similarity, method FROM batch_links")
     # duplicates: every non-canonical member of a touched cluster, with the similarity of its verified link.
     con.execute(
         """
@@ -260,7 +287,8 @@ def _write(con, run_id, input_description, version, now, validation_success, art
         FROM {verdicts} v JOIN batch_assign s ON s.article_id = v.article_id AND s.raw_id = v.raw_id
         """
     )
-    con.execute("DELETE FROM near_keys WHERE doc_key IN (SELECT doc_key FROM batch_reindexed)")
+    if con.execute("SELECT count(*) FROM batch_retired").fetchall()[0][0]:
+        con.execute("DELETE FROM near_keys WHERE doc_key IN (SELECT doc_key FROM batch_retired)")
     con.execute("DELETE FROM story_terms WHERE article_id IN (SELECT article_id FROM batch_assign)")
     con.execute(
         f"""
@@ -269,29 +297,35 @@ def _write(con, run_id, input_description, version, now, validation_success, art
         FROM {verdicts} v SEMI JOIN batch_assign s ON s.article_id = v.article_id AND s.raw_id = v.raw_id
         """
     )
+    # A document quarantined before keeps its first row (when, and by which run).
     con.execute(
-        "INSERT OR IGNORE INTO quarantine SELECT raw_id, uri, stage, reason, detail, $run_id, $version, $now FROM batch_quarantine",
+        """
+        INSERT INTO quarantine SELECT b.raw_id, b.uri, b.stage, b.reason, b.detail, $run_id, $version, $now FROM batch_quarantine b
+        ANTI JOIN quarantine q ON q.raw_id = b.raw_id AND q.uri = b.uri AND q.stage = b.stage AND q.reason = b.reason
+        """,
         params,
     )
     # A retry of a run that already landed (same run id) has counted its site lines once already.
     if not run_landed(con, run_id):
         con.execute(
             """
-            INSERT INTO site_lines SELECT domain, line_key, doc_count FROM batch_site_lines
-            ON CONFLICT (domain, line_key) DO UPDATE SET doc_count = site_lines.doc_count + excluded.doc_count
+            MERGE INTO site_lines USING batch_site_lines AS b ON site_lines.domain = b.domain AND site_lines.line_key = b.line_key
+            WHEN MATCHED THEN UPDATE SET doc_count = site_lines.doc_count + b.doc_count
+            WHEN NOT MATCHED THEN INSERT (domain, line_key, doc_count) VALUES (b.domain, b.line_key, b.doc_count)
             """
         )
     # The index now holds sketches of this version (a new database records it with its first batch).
-    con.execute("INSERT OR REPLACE INTO near_index_state VALUES ('sketch_version', $version)", {"version": SKETCH_VERSION})
+    record_sketch_version(con)
+    con.execute("DELETE FROM run_ledger WHERE run_id = $run_id", {"run_id": run_id})
     con.execute(
-        "INSERT OR REPLACE INTO run_ledger (run_id, raw_id, uri, outcome, article_id, reason, domain) "
+        "INSERT INTO run_ledger (run_id, raw_id, uri, outcome, article_id, reason, domain) "
         "SELECT $run_id, raw_id, uri, outcome, article_id, reason, domain FROM batch_ledger",
         {"run_id": run_id},
     )
     # Identical bytes at another path: the same content, another document; it follows the first one.
     con.execute(
         """
-        INSERT OR REPLACE INTO run_ledger (run_id, raw_id, uri, outcome, article_id, reason, domain)
+        INSERT INTO run_ledger (run_id, raw_id, uri, outcome, article_id, reason, domain)
         SELECT $run_id, c.raw_id, c.uri,
                CASE WHEN f.outcome IN ('article', 'duplicate') THEN 'duplicate' ELSE f.outcome END,
                f.article_id,
@@ -304,9 +338,10 @@ def _write(con, run_id, input_description, version, now, validation_success, art
     )
     con.execute(
         """
-        INSERT OR IGNORE INTO quarantine
+        INSERT INTO quarantine
         SELECT c.raw_id, c.uri, q.stage, q.reason, q.detail, $run_id, $version, $now
         FROM batch_copies c JOIN batch_quarantine q USING (raw_id)
+        WHERE NOT EXISTS (SELECT 1 FROM quarantine o WHERE o.raw_id = c.raw_id AND o.uri = c.uri AND o.stage = q.stage AND o.reason = q.reason)
         """,
         params,
     )
@@ -318,12 +353,14 @@ def _write(con, run_id, input_description, version, now, validation_success, art
 
 
 def _write_run(con, run_id, input_description, version, now, counts, validation_success) -> None:
+    started = con.execute("SELECT min(started_at) FROM runs WHERE run_id = $run_id", {"run_id": run_id}).fetchall()[0][0]
+    con.execute("DELETE FROM runs WHERE run_id = $run_id", {"run_id": run_id})
     con.execute(
         """
-        INSERT OR REPLACE INTO runs (run_id, started_at, finished_at, input, pipeline_version, documents, articles,
+        INSERT INTO runs (run_id, started_at, finished_at, input, pipeline_version, documents, articles,
                                      duplicates, quarantined, unchanged, validation_success, status)
-        VALUES ($run_id, coalesce((SELECT started_at FROM runs WHERE run_id = $run_id), $now), $now, $input, $version,
+        VALUES ($run_id, coalesce($started, $now), $now, $input, $version,
                 $documents, $article, $duplicate, $quarantined, $unchanged, $validation_success, 'landed')
         """,
-        {"run_id": run_id, "version": version, "now": now, "input": input_description, "documents": sum(counts.values()), **counts, "validation_success": validation_success},
+        {"run_id": run_id, "version": version, "now": now, "input": input_description, "documents": sum(counts.values()), **counts, "validation_success": validation_success, "started": started},
     )

@@ -9,16 +9,18 @@ they are: only the index they are found through is rebuilt.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pyarrow as pa
 
-from pipeline.dedup.history import doc_key, key_table
+from pipeline.dedup.keys import doc_key, key_table
 from pipeline.dedup.sketch import SKETCH_VERSION, sketch_texts
 
 CHUNK = 20_000  # articles sketched and written at a time: bounds memory on a large history
 
 
 def _tables(con) -> set[str]:
-    return {name for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    return {name for (name,) in con.execute("SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database()").fetchall()}
 
 
 def index_is_current(con) -> bool:
@@ -36,6 +38,8 @@ def index_is_current(con) -> bool:
 def rebuild_near_index(con, chunk: int = CHUNK) -> int:
     """Sketch every stored article again and re-key the canonical copies, in one transaction.
     Returns the number of articles indexed."""
+    from pipeline.store.db import rollback
+
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM near_sketches")
@@ -64,14 +68,35 @@ def rebuild_near_index(con, chunk: int = CHUNK) -> int:
             con.unregister("rebuilt_keys")
             done += len(rows)
             last = rows[-1][0]
-        con.execute("INSERT OR REPLACE INTO near_index_state VALUES ('sketch_version', ?)", [SKETCH_VERSION])
+        record_sketch_version(con)
         con.execute("COMMIT")
     except Exception:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     return done
+
+
+def record_sketch_version(con) -> None:
+    con.execute("DELETE FROM near_index_state WHERE name = 'sketch_version'")
+    con.execute("INSERT INTO near_index_state VALUES ('sketch_version', ?)", [SKETCH_VERSION])
 
 
 def ensure_near_index(con) -> int | None:
     """Rebuild when the index is not current; the number of articles indexed, or None."""
     return None if index_is_current(con) else rebuild_near_index(con)
+
+
+@contextmanager
+def history_connection(path, retry_seconds: float = 60.0):
+    """A reading session on the corpus with the near-duplicate index current, or None when there is
+    no corpus. History landed before the index existed, or sketched by another version, is
+    re-indexed once by a writing session first, so the batch is matched against it."""
+    from pipeline.store.db import connect, read_connection
+
+    with read_connection(path, retry_seconds) as con:
+        current = con is None or index_is_current(con)
+    if not current:
+        with connect(path, retry_seconds):
+            pass
+    with read_connection(path, retry_seconds) as con:
+        yield con

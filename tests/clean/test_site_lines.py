@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import duckdb
-
 from pipeline.clean.site_lines import site_line_keys
 from pipeline.cli import main
+from pipeline.store.db import read_connection
 
 PROMO = "Hear this story on the Tribune player"  # a site's own line inside each article
 STORIES = [
@@ -25,13 +24,13 @@ def _write(folder, name, title, body):
 
 
 def test_site_lines_grow_across_runs_and_teach_later_runs(tmp_path):
-    home, db = tmp_path / "var", tmp_path / "corpus.duckdb"
+    home, db = tmp_path / "var", tmp_path / "corpus.sqlite"
     first = tmp_path / "batch1" / "tribune.example"
     for name, title, body in STORIES[:2]:
         _write(first, name, title, body)
     assert main(["run", "--input", str(first.parent), "--db", str(db), "--home", str(home), "--quiet"]) == 0
     key = PROMO.casefold()
-    with duckdb.connect(str(db), read_only=True) as con:
+    with read_connection(db) as con:
         assert con.execute("SELECT doc_count FROM site_lines WHERE domain = 'tribune.example' AND line_key = ?", [key]).fetchall() == [(2,)]
         # two pages are not enough (site_repeat_min_docs = 3): the line stayed in the bodies
         assert con.execute("SELECT count(*) FROM articles WHERE body LIKE '%Tribune player%'").fetchall() == [(2,)]
@@ -39,7 +38,7 @@ def test_site_lines_grow_across_runs_and_teach_later_runs(tmp_path):
     second = tmp_path / "batch2" / "tribune.example"
     _write(second, *STORIES[2])
     assert main(["run", "--input", str(second.parent), "--db", str(db), "--home", str(home), "--quiet"]) == 0
-    with duckdb.connect(str(db), read_only=True) as con:
+    with read_connection(db) as con:
         assert con.execute("SELECT doc_count FROM site_lines WHERE domain = 'tribune.example' AND line_key = ?", [key]).fetchall() == [(3,)]
         body, = con.execute("SELECT body FROM articles WHERE title LIKE 'New school%'").fetchall()[0]
         assert "Tribune player" not in body

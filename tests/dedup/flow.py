@@ -8,10 +8,9 @@ import itertools
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
-
 from pipeline import stages, staging
 from pipeline.settings import Settings
+from pipeline.store.db import read_connection
 
 AGENCY_HOSTS = ("apnews.com", "reuters.com", "afp.com")
 
@@ -65,7 +64,7 @@ def land_batches(home: Path, batches, quarantined: tuple[str, ...] = ()) -> Sett
 
 def stored_clusters(settings: Settings) -> dict[str, tuple[str, bool, str | None]]:
     """article_id -> (dup_cluster_id, is_canonical, canonical_id in duplicates)."""
-    with duckdb.connect(str(settings.db_path), read_only=True) as con:
+    with read_connection(settings.db_path) as con:
         rows = con.execute("SELECT article_id, dup_cluster_id, is_canonical FROM articles").fetchall()
         links = dict(con.execute("SELECT article_id, canonical_id FROM duplicates").fetchall())
     return {a: (cluster, canonical, links.get(a)) for a, cluster, canonical in rows}

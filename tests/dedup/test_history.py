@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
-
 from pipeline.cli import main
+from pipeline.store.db import read_connection
 from tests.dedup.factory import edited_copies, story, text
 
 
@@ -23,7 +22,7 @@ def write_batch(folder: Path, docs: dict[str, str]) -> Path:
 def land(db: Path, home: Path, *batches: Path) -> dict[str, tuple]:
     for batch in batches:
         assert main(["run", "--input", str(batch), "--db", str(db), "--home", str(home), "--quiet"]) == 0
-    with duckdb.connect(str(db), read_only=True) as con:
+    with read_connection(db) as con:
         rows = con.execute("SELECT article_id, dup_cluster_id, is_canonical, story_id FROM articles").fetchall()
         links = dict(con.execute("SELECT article_id, canonical_id FROM duplicates").fetchall())
         keyed = {r[0] for r in con.execute("SELECT a.article_id FROM articles a JOIN near_sketches s USING (article_id) JOIN near_keys k USING (doc_key)").fetchall()}
@@ -38,8 +37,8 @@ def test_batch_order_does_not_change_clusters_or_canonicals(tmp_path):
     second = {"delta_trimmed": copies["tail_trimmed"], "epsilon_edited": copies["lightly_edited"],
               "zeta_writeup": text(other_headline, other_paragraphs), "eta_cut": text(headline, paragraphs[:3])}
     a, b = write_batch(tmp_path / "a", first), write_batch(tmp_path / "b", second)
-    forward = land(tmp_path / "forward.duckdb", tmp_path / "forward", a, b)
-    backward = land(tmp_path / "backward.duckdb", tmp_path / "backward", b, a)
+    forward = land(tmp_path / "forward.sqlite", tmp_path / "forward", a, b)
+    backward = land(tmp_path / "backward.sqlite", tmp_path / "backward", b, a)
     assert forward == backward
     clusters = {cluster for cluster, *_ in forward.values()}
     assert len(forward) == 8 and len(clusters) == 3  # the wire story's five copies, two separate write-ups (one with its cut copy)
@@ -53,6 +52,6 @@ def test_batch_order_does_not_change_clusters_or_canonicals(tmp_path):
 def test_a_rerun_leaves_the_index_unchanged(tmp_path):
     original, copies = edited_copies(33)
     batch = write_batch(tmp_path / "in", {"wire_original": original, "alpha_cut": copies["cut_to_two_paragraphs"], "beta_trim": copies["tail_trimmed"]})
-    once = land(tmp_path / "db.duckdb", tmp_path / "home", batch)
-    twice = land(tmp_path / "db.duckdb", tmp_path / "home", batch)
+    once = land(tmp_path / "db.sqlite", tmp_path / "home", batch)
+    twice = land(tmp_path / "db.sqlite", tmp_path / "home", batch)
     assert once == twice and len({cluster for cluster, *_ in once.values()}) == 1

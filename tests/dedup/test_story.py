@@ -6,14 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-import duckdb
 import pyarrow as pa
 
 from pipeline.dedup import story
 from pipeline.dedup.cluster import Assignment
 from pipeline.dedup.history import StoredIndex
 from pipeline.settings import Settings
-from pipeline.store.db import migrate
+from pipeline.store.db import connect
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 TOPICAL = ["helena", "varga", "president", "parliament", "budget"]  # in every article
@@ -89,7 +88,6 @@ def test_a_copy_takes_its_canonical_copys_story():
 def _stored_corpus(con, settings: Settings) -> None:
     """One stored write-up of the batch's event, and 3,000 stored articles of other stories (months
     before) holding the five topical names, so each shares five terms with the batch."""
-    migrate(con)
     rows = [("stored-writeup", START, "story-quake", ["helena", "varga", "quake", "moranza", "ruggeri", "bormio", "rescuers"])]
     rows += [(f"old{i:04d}", START - timedelta(days=10 + i % 300), f"story-old{i:04d}", TOPICAL + [f"other{i}", f"else{i}"]) for i in range(3000)]
     stored = pa.table({"article_id": [a for a, _, _, _ in rows], "published_at": pa.array([w for _, w, _, _ in rows], pa.timestamp("us", "UTC")),
@@ -107,8 +105,12 @@ def _stored_corpus(con, settings: Settings) -> None:
 
 def test_the_history_finds_the_stored_writeup_of_the_event_and_no_flood_of_candidates(tmp_path):
     settings = Settings(home=tmp_path)
-    con = duckdb.connect(str(tmp_path / "history.duckdb"))
-    _stored_corpus(con, settings)
+    with connect(tmp_path / "history.sqlite") as con:
+        _stored_corpus(con, settings)
+        _assert_story_candidates(con, settings)
+
+
+def _assert_story_candidates(con, settings: Settings) -> None:
     batch = [
         {"article_id": "new-quake", "published_at": START + timedelta(hours=5), "story_terms": TOPICAL + ["quake", "moranza", "ruggeri", "bormio", "rescuers"]},
         {"article_id": "new-other", "published_at": START + timedelta(hours=6), "story_terms": ["helena", "varga", "strike", "porto", "silva", "dockers", "harbour"]},

@@ -3,9 +3,8 @@ version in the next batch."""
 
 from __future__ import annotations
 
-import duckdb
-
 from pipeline.benchmarks.wire_corpus import Doc
+from pipeline.store.db import read_connection
 from tests.dedup.factory import story, text
 from tests.dedup.flow import land_batches, stored_clusters
 
@@ -16,7 +15,7 @@ def test_an_updated_article_replaces_its_stored_version(tmp_path):
     updated = Doc("paper-1", first.text + "\nUpdated at 10:00 with a correction to the figures.", first.url, first.published_at, "x")
     settings = land_batches(tmp_path, [[first], [updated]])
     assert stored_clusters(settings) == {"paper-1": ("paper-1", True, None)}
-    with duckdb.connect(str(settings.db_path), read_only=True) as con:
+    with read_connection(settings.db_path) as con:
         assert con.execute("SELECT body FROM articles").fetchall() == [(updated.text,)]
         assert con.execute("SELECT count(*) FROM near_sketches").fetchall() == [(1,)]
         assert con.execute("SELECT count(DISTINCT doc_key) FROM near_keys").fetchall() == [(1,)]

@@ -1,5 +1,5 @@
 """What the end-to-end tests share: a project-local Airflow with SQLite metadata, `airflow dags
-test` runs, and reads of the DuckDB corpus they produce."""
+test` runs, and reads of the corpus they produce."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
-
+from pipeline.store.db import read_connection
 from tests.conftest import REPO
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -19,7 +18,7 @@ CORPUS_TABLES = ("articles", "duplicates", "removed_segments", "quarantine", "va
 
 
 def prepare_airflow(home: Path, **extra_env: str) -> dict:
-    """Migrated metadata and the writer pool in ``home``; the environment to run Airflow with."""
+    """Migrated metadata in ``home``; the environment to run Airflow with."""
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(home),
@@ -30,7 +29,6 @@ def prepare_airflow(home: Path, **extra_env: str) -> dict:
         **extra_env,
     }
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=600)
-    subprocess.run([AIRFLOW, "pools", "set", "duckdb_writer", "1", "DuckDB writer"], env=env, check=True, capture_output=True, timeout=120)
     return env
 
 
@@ -46,7 +44,7 @@ def dags_test(env: dict, newsingest_home: Path, dag_id: str, conf: dict) -> str:
 
 
 def query(db: Path, sql: str):
-    with duckdb.connect(str(db), read_only=True) as con:
+    with read_connection(db) as con:
         return con.execute(sql).fetchall()
 
 

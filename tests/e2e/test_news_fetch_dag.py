@@ -8,6 +8,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import duckdb
 import pytest
 from pytest_httpserver import HTTPServer
 
@@ -17,6 +18,12 @@ from tests.sources.web.news_site import article, serve_site
 pytestmark = pytest.mark.e2e
 PAGES = 50
 TABLES = (*CORPUS_TABLES, "run_ledger")
+
+
+def fetch_query(home, sql: str):
+    """The fetcher's own state file."""
+    with duckdb.connect(str(home / "fetch_state.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +60,7 @@ def test_feed_of_50_pages_is_fetched_cleaned_deduplicated_and_landed(airflow_env
     sources = tmp_path / "sources.toml"
     sources.write_text(f'[[source]]\nname = "harbour ledger"\nfeed = "{feed}"\n')
     home = tmp_path / "var"
-    db = home / "newsingest.duckdb"
+    db = home / "corpus.sqlite"
 
     dags_test(airflow_env, home, "news_fetch", {"sources": str(sources)})
     page_requests = [entry for entry in log if entry[0].startswith("/news/")]
@@ -82,8 +89,8 @@ def test_feed_of_50_pages_is_fetched_cleaned_deduplicated_and_landed(airflow_env
     assert [path for path, _, _ in log] == ["/feed.xml"] + [f"/news/{n}" for n in range(PAGES)]
     assert all(etag and modified for _, etag, modified in log)
     assert len(asset_events(airflow_env)) == 1, output[-3000:]  # announce skipped: no event, no ingest run
-    latest = query(db, "SELECT manifest, documents FROM fetch_batches ORDER BY started_at DESC LIMIT 1")[0]
+    latest = fetch_query(home, "SELECT manifest, documents FROM fetch_batches ORDER BY started_at DESC LIMIT 1")[0]
     assert latest[1] == 0
     dags_test(airflow_env, home, "news_ingest", {"input": latest[0]})
     assert table_counts(db, TABLES) == before
-    assert query(db, "SELECT status, count(*) FROM fetch_state WHERE kind = 'page' GROUP BY ALL") == [("not_modified", PAGES)]
+    assert fetch_query(home, "SELECT status, count(*) FROM fetch_state WHERE kind = 'page' GROUP BY ALL") == [("not_modified", PAGES)]

@@ -29,7 +29,7 @@ def sample_run(airflow_env, tmp_path_factory):
 
 
 def test_sample_corpus_outcomes(sample_run):
-    db = sample_run / "newsingest.duckdb"
+    db = sample_run / "corpus.sqlite"
     outcomes = dict(query(db, "SELECT outcome, count(*) FROM run_ledger GROUP BY ALL"))
     assert outcomes == {"article": 16, "duplicate": 10, "quarantined": 8}
     assert query(db, "SELECT count(*) FROM canonical_articles")[0][0] == 16
@@ -51,7 +51,7 @@ def input_documents(folder: Path) -> int:
 
 
 def test_every_raw_document_has_exactly_one_outcome(sample_run):
-    db = sample_run / "newsingest.duckdb"
+    db = sample_run / "corpus.sqlite"
     rows = query(db, "SELECT count(*), count(DISTINCT uri) FROM run_ledger")
     assert rows == [(34, 34)]
     assert input_documents(SAMPLE_CORPUS) == len(corpus_expectations()) == 34
@@ -60,7 +60,7 @@ def test_every_raw_document_has_exactly_one_outcome(sample_run):
 
 
 def test_broken_inputs_are_quarantined_with_specific_reasons(sample_run):
-    db = sample_run / "newsingest.duckdb"
+    db = sample_run / "corpus.sqlite"
     reasons = {Path(uri).name: (stage, reason) for uri, stage, reason in query(db, "SELECT uri, stage, reason FROM quarantine")}
     assert reasons == {
         "empty.txt": ("load", "empty_input"),
@@ -74,20 +74,19 @@ def test_broken_inputs_are_quarantined_with_specific_reasons(sample_run):
     }
 
 
-def test_validation_results_reports_and_replica(sample_run):
-    db = sample_run / "newsingest.duckdb"
+def test_validation_results_and_reports(sample_run):
+    db = sample_run / "corpus.sqlite"
     failed = query(db, "SELECT expectation, \"column\", unexpected_count FROM validation_results WHERE NOT success")
     assert failed == [("expect_column_values_to_be_between", "published_at", 1)]
     assert query(db, "SELECT count(*) FROM validation_results")[0][0] >= 10
     assert (sample_run / "reports" / "latest.html").read_text().count("<svg") >= 5
     assert (sample_run / "reports" / "data_docs" / "index.html").exists()
-    assert query(sample_run / "newsingest.read.duckdb", "SELECT count(*) FROM canonical_articles")[0][0] == 16
-    assert (sample_run / "export" / "canonical_articles.parquet").exists()
+    assert any((sample_run / "corpus.files" / "main" / "articles").glob("*.parquet"))  # the open format, no export step
     assert query(db, "SELECT count(*) FROM removed_segments")[0][0] > 100
 
 
 def test_rerun_adds_no_rows(airflow_env, sample_run):
-    db = sample_run / "newsingest.duckdb"
+    db = sample_run / "corpus.sqlite"
     before = table_counts(db)
     run_dag(airflow_env, sample_run, SAMPLE_CORPUS)
     assert table_counts(db) == before
@@ -97,6 +96,6 @@ def test_rerun_adds_no_rows(airflow_env, sample_run):
 
 def test_seeds_through_the_dag(airflow_env, tmp_path, seeds_dir):
     run_dag(airflow_env, tmp_path, seeds_dir)
-    db = tmp_path / "newsingest.duckdb"
+    db = tmp_path / "corpus.sqlite"
     assert dict(query(db, "SELECT outcome, count(*) FROM run_ledger GROUP BY ALL")) == {"article": 5}
     assert query(db, "SELECT count(*), count(DISTINCT dup_cluster_id), count(DISTINCT story_id) FROM canonical_articles") == [(5, 5, 1)]

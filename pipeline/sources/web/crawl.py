@@ -71,7 +71,7 @@ class Crawler:
         self.settings = settings
         self.run_id = run_id
         self.progress = progress
-        self.store = FetchStore(settings.db_path, settings.lock_retry_seconds)
+        self.store = FetchStore(settings.fetch_state_path, settings.lock_retry_seconds)
         self.raw = RawStore(settings.raw_dir)
         config = ClientConfig.from_settings(settings)
         self.client = PoliteClient(config, resolver=resolver)

@@ -1,11 +1,9 @@
-"""Fetch state in the corpus DuckDB file (migration 005): last response per canonical URL (for
-conditional GET and revisit decisions), the frontier of each batch (for resuming a killed fetch)
-and the batches themselves.
+"""The fetcher's state in its own DuckDB file (``schemas/fetch``; operational state, not corpus,
+so not in the lake): last response per canonical URL (for conditional GET and revisit decisions),
+the frontier of each batch (for resuming a killed fetch) and the batches themselves.
 
-The file has one writer at a time, and ingestion's land stage is the main one. The fetcher never
-holds a connection while it waits on the network: each call below opens the file, runs one short
-transaction and closes it, retrying while another process holds the lock (as every stage does).
-So a fetch and an ingest run can overlap; each waits milliseconds, not minutes, for the other.
+The fetcher never holds a connection while it waits on the network: each call below opens the
+file, runs one short transaction and closes it, retrying while another process holds the lock.
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ from pathlib import Path
 
 from pipeline import __version__
 from pipeline.model import sha256_hex
-from pipeline.store.db import connect
+from pipeline.store.db import FETCH_SCHEMA_DIR, connect_file
 
 STATE_COLUMNS = (
     "url", "final_url", "kind", "status", "http_status", "etag", "last_modified", "raw_id", "raw_path", "content_type",
@@ -34,7 +32,7 @@ class FetchStore:
         self.retry_seconds = retry_seconds
 
     def _connect(self):
-        return connect(self.db_path, self.retry_seconds)
+        return connect_file(self.db_path, FETCH_SCHEMA_DIR, self.retry_seconds)
 
     # ------------------------------------------------------------------ batches and frontier
 

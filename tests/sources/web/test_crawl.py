@@ -18,7 +18,7 @@ from tests.sources.web.news_site import article, conditional, rss, serve_site
 
 
 def query(settings, sql):
-    with duckdb.connect(str(settings.db_path), read_only=True) as con:
+    with duckdb.connect(str(settings.fetch_state_path), read_only=True) as con:
         return con.execute(sql).fetchall()
 
 

@@ -75,7 +75,7 @@ def test_killed_fetch_resumes_without_fetching_again(server, tmp_path):
     assert requests == {f"/news/{n}": (2 if n == HELD else 1) for n in range(PAGES)}
     manifest = [json.loads(line) for line in Path(summary["manifest"]).read_text().splitlines()]
     assert sorted(e["url"] for e in manifest) == sorted(server.url_for(f"/news/{n}") for n in range(PAGES))
-    with duckdb.connect(str(home / "newsingest.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(home / "fetch_state.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*), count(*) FILTER (WHERE status = 'closed') FROM fetch_batches").fetchall() == [(1, 1)]
 
 
@@ -111,5 +111,5 @@ def test_pages_of_a_killed_batch_reach_a_manifest_after_the_source_list_changed(
         listed = sorted(json.loads(line)["url"] for line in fh)
     assert listed == sorted([server.url_for(f"/news/{n}") for n in range(4)] + [server.url_for("/other")])
     assert summary["absorbed"] == 2
-    with duckdb.connect(str(settings.db_path), read_only=True) as con:
+    with duckdb.connect(str(settings.fetch_state_path), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM fetch_batches WHERE status <> 'closed'").fetchall() == [(0,)]

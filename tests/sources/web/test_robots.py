@@ -319,6 +319,6 @@ def test_fetch_obeys_wildcards_and_end_anchors(server, fetch_settings, tmp_path)
 
     assert sorted(paths(server)) == ["/news/harbour-strike-ends", "/robots.txt"]
     assert summary["outcomes"] == {"fetched": 1, "quarantined": 2}
-    with duckdb.connect(str(fetch_settings.db_path), read_only=True) as con:
+    with duckdb.connect(str(fetch_settings.fetch_state_path), read_only=True) as con:
         rows = con.execute("SELECT uri, stage, reason FROM quarantine ORDER BY uri").fetchall()
     assert rows == sorted((url, "fetch", "robots_disallowed") for url in disallowed)
