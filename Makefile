@@ -14,7 +14,7 @@ export AIRFLOW__LOGGING__LOGGING_LEVEL ?= WARNING
 export GX_ANALYTICS_ENABLED := false
 SAMPLE := $(CURDIR)/pipeline/sample_corpus
 
-.PHONY: setup airflow-init demo test lint clean-var bench-dedup
+.PHONY: setup system-packages airflow-init demo test lint clean-var bench-dedup
 
 setup: $(STAMP)
 
@@ -38,7 +38,11 @@ demo: airflow-init
 	@echo "Airflow log: $(NEWSINGEST_HOME)/demo-dag-run.log"
 	@echo "Try: $(BIN)/newsingest sql \"SELECT domain, title FROM canonical_articles\""
 
-test: setup
+# Servers and the browser that tests start for real (Debian packages, installed when missing).
+system-packages:
+	@bash docker/system-packages.sh
+
+test: setup system-packages
 	$(BIN)/python -m pytest -q
 
 bench-dedup: setup
