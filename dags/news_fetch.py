@@ -3,7 +3,8 @@
 Thin wiring over ``pipeline.sources.web``. The fetch task writes raw bytes to the content-addressed
 raw store and a manifest per batch; its writes (fetch state, frontier, fetch quarantine rows) go
 to its own DuckDB file in millisecond transactions with lock retry, never to the corpus. When a batch brought new pages, ``announce``
-updates the raw-store Asset with the manifest in the event's extra, which triggers news_ingest.
+enqueues its manifest in the ingest queue and updates the raw-store Asset, which triggers news_ingest
+(the run claims every queued batch, so collapsed events strand nothing).
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ def news_fetch():
 
         if not batch["documents"]:
             raise AirflowSkipException(f"batch {batch['batch_id']}: no new pages, nothing to ingest")
+        from pipeline.inbox.queue import enqueue_manifest
+        from pipeline.settings import load_settings
+
+        # Queued before it is announced: the next news_ingest run claims it whatever events it sees.
+        enqueue_manifest(load_settings(), batch["manifest"], batch["batch_id"])
         outlet_events[RAW_STORE].extra = {"manifest": batch["manifest"], "batch_id": batch["batch_id"], "documents": batch["documents"]}
         return {"manifest": batch["manifest"], "documents": batch["documents"]}
 

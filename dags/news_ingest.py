@@ -1,59 +1,94 @@
-"""news_ingest: files -> clean -> dedup -> validate -> land -> report.
+"""news_ingest: inbox and fetch queue -> clean -> dedup -> validate -> land -> report.
 
-Runs on demand with the param ``input`` (a file, a directory or a fetch manifest), and whenever
-news_fetch updates the raw-store Asset: such a run ingests the manifests named in the triggering
-asset events, and is skipped when they name none (an event created by hand in the UI or API).
+What a run ingests:
+- triggered with the param ``input`` (a file, a directory or a fetch manifest): that input;
+- otherwise (the inbox watcher fired, news_fetch announced a batch, the periodic sweep, a manual
+  trigger without ``input``): everything pending in the durable queue, claimed atomically for this
+  run (``pipeline.inbox.queue``): files renamed into ``<home>/inbox/<domain>/`` and the fetch
+  batches news_fetch enqueued. Events carry no data, so events that Airflow collapses into one run
+  never strand input; a run that finds nothing pending is skipped.
 
-Thin wiring over ``pipeline.stages``: each task body is a call into the library. Data moves
-between tasks as Parquet files in a run-scoped staging area; XCom carries paths and counts.
-The land task's commit is the moment the batch becomes visible to every reader of the corpus
-(a DuckLake snapshot): nothing is copied or exported after it.
+A batch of at most ``micro_batch_max_docs`` documents is finished inside the ``ingest`` task (one
+process, one set of imports); a larger one is handed to the mapped ``clean`` tasks, a shard each.
+The land commit is the moment the batch becomes visible to every reader (a DuckLake snapshot) and
+the moment its queue claim is settled; the claimed files then move to the processed area.
 """
 
 from __future__ import annotations
 
 import os
 from datetime import timedelta
-from pathlib import Path
 
 import pendulum
-from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable, Param, dag, task
 
-SAMPLE_CORPUS = Path(__file__).resolve().parents[1] / "pipeline" / "sample_corpus"
+from pipeline.inbox.trigger import InboxTrigger
+from pipeline.settings import load_settings
+
+_SETTINGS = load_settings()
 RAW_STORE = Asset(name="newsingest_raw_store", uri="newsingest://raw-store")  # updated by news_fetch
+INBOX = Asset(
+    name="newsingest_inbox",
+    uri="newsingest://inbox",
+    watchers=[AssetWatcher(name="newsingest_inbox_watcher", trigger=InboxTrigger(directory=str(_SETTINGS.inbox_dir.resolve()), settle_seconds=_SETTINGS.inbox_settle_seconds))],
+)
+# The sweep: input that arrived while the triggerer was down, or a claim left by a crashed run.
+SWEEP = CronTriggerTimetable(os.environ.get("NEWSINGEST_SWEEP_CRON", "*/5 * * * *"), timezone="UTC")
 
 
 def _settings():
-    from pipeline.settings import load_settings
-
     return load_settings()
 
 
 @dag(
     dag_id="news_ingest",
-    schedule=[RAW_STORE],
+    schedule=AssetOrTimeSchedule(timetable=SWEEP, assets=(INBOX | RAW_STORE)),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
-    max_active_runs=1,  # dedup reads the history the previous run landed
+    max_active_runs=1,  # dedup reads the history the previous run landed; claims of another run are adopted only when it has ended
     tags=["news", "ingest", "duckdb"],
     params={
-        "input": Param(os.environ.get("NEWSINGEST_INPUT", str(SAMPLE_CORPUS)), type="string", description="a file or a directory of articles"),
+        "input": Param(os.environ.get("NEWSINGEST_INPUT", ""), type="string", description="a file, a directory or a fetch manifest; empty: everything pending in the inbox and the fetch queue"),
     },
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=20), "retry_exponential_backoff": True},
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=10), "retry_exponential_backoff": True},
     doc_md=__doc__,
 )
 def news_ingest():
     @task
-    def load(params=None, run_id=None, triggering_asset_events=None) -> dict:
-        from pipeline.sources.web.rawstore import inputs_for_run
-        from pipeline.stages import stage_load
+    def ingest(params=None, run_id=None) -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
 
-        inputs = inputs_for_run(triggering_asset_events, params["input"])
-        if not inputs:  # asset events without a manifest (made by hand): nothing to ingest, and never the sample corpus
-            from airflow.sdk.exceptions import AirflowSkipException
+        from pipeline import staging
+        from pipeline.inbox.queue import assert_owned, settle
+        from pipeline.stages import claim_queue, landed_runs, stage_load, stage_report, stage_rest
 
-            raise AirflowSkipException("the triggering asset events name no fetch manifest")
-        return stage_load(inputs, run_id, _settings())
+        settings = _settings()
+        queued = not params["input"]
+        if queued:
+            claim = claim_queue(run_id, settings)
+            print(f"queue claim: {claim.summary()}")
+            if landed_runs(settings)(run_id):  # a retry after this run's land commit: only the bookkeeping is left
+                settle(settings, run_id)
+                return {"micro": stage_report(run_id, settings), "queued": True}
+            if claim.empty:
+                raise AirflowSkipException("nothing pending in the inbox or the fetch queue")
+            inputs, uri_roots = claim.inputs, claim.uri_roots
+        else:
+            inputs, uri_roots = [params["input"]], None
+        loaded = stage_load(inputs, run_id, settings, uri_roots)
+        loaded["queued"] = queued
+        if loaded["to_clean"] <= settings.micro_batch_max_docs:
+            if queued:
+                assert_owned(settings, run_id)
+            loaded["micro"] = stage_rest(loaded, run_id, settings)
+            if queued:
+                settle(settings, run_id)
+            staging.remove_run(settings.staging_url, run_id)
+        return loaded
+
+    @task.branch
+    def route(loaded: dict) -> str | None:
+        return None if loaded.get("micro") else "shards"
 
     @task
     def shards(loaded: dict) -> list[dict]:
@@ -79,9 +114,16 @@ def news_ingest():
 
     @task
     def land(loaded: dict, cleaned, deduped: dict, validated: dict, run_id=None) -> dict:
+        from pipeline.inbox.queue import assert_owned, settle
         from pipeline.stages import stage_land
 
-        return stage_land(loaded, list(cleaned), deduped, validated, run_id, _settings())
+        settings = _settings()
+        if loaded["queued"]:
+            assert_owned(settings, run_id)
+        landed = stage_land(loaded, list(cleaned), deduped, validated, run_id, settings)
+        if loaded["queued"]:
+            settle(settings, run_id)
+        return landed
 
     @task
     def report(landed: dict, validated: dict, run_id=None) -> dict:
@@ -93,8 +135,10 @@ def news_ingest():
         remove_run(settings.staging_url, run_id)
         return summary
 
-    loaded = load()
-    cleaned = clean.expand_kwargs(shards(loaded))
+    loaded = ingest()
+    batches = shards(loaded)
+    route(loaded) >> batches
+    cleaned = clean.expand_kwargs(batches)
     deduped = dedup(cleaned)
     validated = validate(deduped, cleaned)
     landed = land(loaded, cleaned, deduped, validated)

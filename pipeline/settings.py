@@ -32,6 +32,15 @@ class Settings:
     lock_retry_seconds: float = 60.0  # how long a commit that meets another writer's is tried again
     snapshot_retention_days: float = 30.0  # newsingest compact expires older snapshots (time travel reaches this far)
     workers: int = 0  # 0: one per core
+    # The inbox (pipeline/inbox): files renamed into <inbox_dir>/<domain>/ are ingested by the service.
+    inbox_dir: Path | None = None  # default: <home>/inbox
+    queue_dir: Path | None = None  # claims, pending fetch manifests, dead letters; default: <home>/queue
+    processed_dir: Path | None = None  # where ingested inbox files end; default: <home>/processed
+    inbox_keep_processed: bool = True  # false: ingested files are removed (their outcome stays in the ledger)
+    inbox_settle_seconds: float = 1.0  # a file modified more recently may still be being written
+    inbox_max_claim: int = 50_000  # files per run; the rest waits for the next run
+    inbox_max_attempts: int = 3  # runs that may fail on a claim before it moves to <queue_dir>/failed
+    micro_batch_max_docs: int = 1_000  # a batch this small runs in one task, in one process
     validate_chunk_rows: int = 5_000  # articles per Great Expectations validation: bounds the validate stage's memory
     # Fetching from the web (pipeline/sources/web): politeness, limits and the address policy.
     fetch_sources: Path | None = None  # TOML list of feeds, sitemaps, URL lists, homepages
@@ -69,6 +78,9 @@ class Settings:
             "report_dir": home / "reports",
             "fetch_state_path": home / "fetch_state.duckdb",
             "raw_dir": home / "raw",
+            "inbox_dir": home / "inbox",
+            "queue_dir": home / "queue",
+            "processed_dir": home / "processed",
         }
         for name, value in defaults.items():
             current = getattr(self, name)

@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -102,7 +103,22 @@ def _ledger_row(raw_id: str, uri: str, outcome: str, article_id: str | None = No
     return {"raw_id": raw_id, "uri": uri, "outcome": outcome, "article_id": article_id, "reason": reason, "domain": domain}
 
 
-def stage_load(inputs: list[str], run_id: str, settings: Settings) -> dict:
+def _renamed(items, uri_roots: dict[str, str] | None):
+    """Items whose uri starts with a key of ``uri_roots`` get that prefix replaced by its value:
+    files read from a claim folder keep the name they were given in the inbox."""
+    if not uri_roots:
+        yield from items
+        return
+    roots = sorted(((src.rstrip("/") + "/", dst.rstrip("/") + "/") for src, dst in uri_roots.items()), key=lambda r: -len(r[0]))
+    for item in items:
+        for src, dst in roots:
+            if item.uri.startswith(src):
+                item.uri = dst + item.uri[len(src):]
+                break
+        yield item
+
+
+def stage_load(inputs: list[str], run_id: str, settings: Settings, uri_roots: dict[str, str] | None = None) -> dict:
     """Read the input files into raw shards, streaming; settle known input and unreadable files at
     once. A file whose bytes equal an earlier input of the batch is staged as a copy of it (its
     outcome follows the first one's at land) rather than cleaned twice."""
@@ -113,7 +129,7 @@ def stage_load(inputs: list[str], run_id: str, settings: Settings) -> dict:
     quarantined: list[dict] = []
     copies: list[dict] = []
     seen: set[str] = set()
-    for item in iter_documents(inputs, settings.max_document_bytes):
+    for item in _renamed(iter_documents(inputs, settings.max_document_bytes), uri_roots):
         if item.raw_id in seen:
             copies.append({"raw_id": item.raw_id, "uri": item.uri, "domain": getattr(item, "domain", None)})
             continue
@@ -467,3 +483,34 @@ def stage_report(run_id: str, settings: Settings, validate_result: dict | None =
     from pipeline.report import write_run_report
 
     return write_run_report(run_id, settings, docs_index=(validate_result or {}).get("docs_index"))
+
+
+# --------------------------------------------------------------------------- the inbox queue, micro-batches
+
+def landed_runs(settings: Settings) -> Callable[[str], bool]:
+    """``is_landed(run_id)`` against the corpus, for the queue's recovery of claims."""
+    from pipeline.store.db import read_connection, run_landed
+
+    def is_landed(run_id: str) -> bool:
+        with read_connection(settings.db_path) as con:
+            return con is not None and run_landed(con, run_id)
+
+    return is_landed
+
+
+def claim_queue(run_id: str, settings: Settings):
+    """Claim everything pending in the inbox and the fetch queue for this run (``pipeline.inbox``)."""
+    from pipeline.inbox.queue import claim
+
+    return claim(settings, run_id, landed_runs(settings))
+
+
+def stage_rest(loaded: dict, run_id: str, settings: Settings) -> dict:
+    """Clean, dedup, validate, land and report a loaded batch in this process: a micro-batch pays
+    for one task and one set of imports instead of six."""
+    cleaned = [stage_clean(shard, loaded["boilerplate"], settings) for shard in loaded["shards"]]
+    deduped = stage_dedup(cleaned, run_id, settings)
+    validated = stage_validate(deduped, cleaned, run_id, settings)
+    stage_land(loaded, cleaned, deduped, validated, run_id, settings)
+    return stage_report(run_id, settings, validated)
+

@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import REPO
 
 RAW_STORE_URI = "newsingest://raw-store/"
+INBOX_URI = "newsingest://inbox/"
 
 
 def inspect_dags(tmp_path) -> str:
@@ -28,6 +29,9 @@ def inspect_dags(tmp_path) -> str:
                 tags=sorted(dag.tags), max_active_runs=dag.max_active_runs, params=sorted(dag.params.keys()),
                 catchup=dag.catchup, schedule=getattr(dag.timetable, "expression", None),
                 schedule_assets=sorted(a.uri for a in getattr(getattr(dag.timetable, "asset_condition", None), "objects", [])),
+                sweep=getattr(getattr(dag.timetable, "timetable", None), "_expression", None) or getattr(getattr(dag.timetable, "timetable", None), "expression", None),
+                watchers={a.uri: [(w.name, type(w.trigger).__name__, w.trigger.serialize()[1]) for w in a.watchers]
+                          for a in getattr(getattr(dag.timetable, "asset_condition", None), "objects", []) if getattr(a, "watchers", None)},
                 tasks={t.task_id: {"retries": t.retries, "pool": t.pool, "mapped": type(t).__name__.endswith("MappedOperator"),
                                    "upstream": sorted(t.upstream_task_ids), "outlets": sorted(getattr(o, "uri", str(o)) for o in t.outlets)} for t in dag.tasks},
             )
@@ -52,13 +56,19 @@ def test_news_ingest_dag(dags_info):
     assert info["max_active_runs"] == 1
     assert info["params"] == ["input"]
     tasks = info["tasks"]
-    assert set(tasks) == {"load", "shards", "clean", "dedup", "validate", "land", "report"}  # land's commit publishes
+    assert set(tasks) == {"ingest", "route", "shards", "clean", "dedup", "validate", "land", "report"}  # land's commit publishes
     assert all(t["retries"] >= 1 for t in tasks.values())
     assert tasks["clean"]["mapped"] and not tasks["land"]["mapped"]
     assert tasks["land"]["pool"] == "default_pool"  # lake writers commit optimistically: no writer pool
-    assert tasks["land"]["upstream"] == ["clean", "dedup", "load", "validate"]
+    assert tasks["route"]["upstream"] == ["ingest"] and tasks["shards"]["upstream"] == ["ingest", "route"]
+    assert tasks["land"]["upstream"] == ["clean", "dedup", "ingest", "validate"]
     assert tasks["report"]["upstream"] == ["land", "validate"]
-    assert info["schedule_assets"] == [RAW_STORE_URI]  # news_fetch's output triggers it
+    # Runs on the inbox watcher, on news_fetch's batches, and on the periodic sweep.
+    assert info["schedule_assets"] == [INBOX_URI, RAW_STORE_URI]
+    assert info["sweep"] == "*/5 * * * *"
+    [(name, trigger, kwargs)] = info["watchers"][INBOX_URI]
+    assert (name, trigger) == ("newsingest_inbox_watcher", "InboxTrigger")
+    assert kwargs["directory"].endswith("/inbox")
 
 
 def test_news_fetch_dag(dags_info):
@@ -76,26 +86,31 @@ def test_news_fetch_dag(dags_info):
 
 
 @pytest.mark.parametrize("dag_file", ["news_ingest.py", "news_fetch.py"])
-def test_dag_file_has_no_heavy_imports_at_parse_time(dag_file):
-    source = (REPO / "dags" / dag_file).read_text()
-    top_level = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
-    for heavy in ("duckdb", "great_expectations", "trafilatura", "pandas", "pyarrow", "pipeline", "requests"):
-        assert not [line for line in top_level if line.split()[1].split(".")[0] == heavy], heavy
-
-
-def test_an_ingest_run_triggered_by_events_without_a_manifest_is_skipped(tmp_path):
+def test_dag_file_has_no_heavy_imports_at_parse_time(dag_file, tmp_path):
     script = textwrap.dedent(
-        """
-        from types import SimpleNamespace
-        from airflow.dag_processing.dagbag import DagBag
-        from airflow.sdk.exceptions import AirflowSkipException
-        load = DagBag(dag_folder="dags").dags["news_ingest"].get_task("load")
-        try:
-            load.python_callable(params={"input": "/sample-corpus"}, run_id="r1", triggering_asset_events={"raw-store": [SimpleNamespace(extra={})]})
-        except AirflowSkipException as exc:
-            print("skipped:", exc)
+        f"""
+        import runpy, sys
+        runpy.run_path("dags/{dag_file}")
+        print(sorted(m for m in ("duckdb", "great_expectations", "trafilatura", "pandas", "pyarrow", "requests", "pipeline.stages") if m in sys.modules))
         """
     )
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert result.stdout.strip().splitlines()[-1:] == ["skipped: the triggering asset events name no fetch manifest"], result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1:] == ["[]"], result.stderr[-3000:]
+
+
+def test_an_ingest_run_with_nothing_pending_is_skipped(tmp_path):
+    script = textwrap.dedent(
+        """
+        from airflow.dag_processing.dagbag import DagBag
+        from airflow.sdk.exceptions import AirflowSkipException
+        ingest = DagBag(dag_folder="dags").dags["news_ingest"].get_task("ingest")
+        try:
+            ingest.python_callable(params={"input": ""}, run_id="r1")
+        except AirflowSkipException as exc:
+            print("skipped:", exc)
+        """
+    )
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "NEWSINGEST_HOME": str(tmp_path / "var")}
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.stdout.strip().splitlines()[-1:] == ["skipped: nothing pending in the inbox or the fetch queue"], result.stderr[-3000:]

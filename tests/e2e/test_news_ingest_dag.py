@@ -99,3 +99,37 @@ def test_seeds_through_the_dag(airflow_env, tmp_path, seeds_dir):
     db = tmp_path / "corpus.sqlite"
     assert dict(query(db, "SELECT outcome, count(*) FROM run_ledger GROUP BY ALL")) == {"article": 5}
     assert query(db, "SELECT count(*), count(DISTINCT dup_cluster_id), count(DISTINCT story_id) FROM canonical_articles") == [(5, 5, 1)]
+
+
+def test_a_run_without_input_drains_the_inbox(airflow_env, tmp_path):
+    """What the inbox watcher and the sweep start: the run claims the inbox, lands it, and moves
+    the files to the processed area; each keeps its inbox path in the ledger."""
+    import shutil
+
+    home = tmp_path / "var"
+    inbox = home / "inbox"
+    shutil.copytree(SAMPLE_CORPUS, tmp_path / "writing")
+    inbox.mkdir(parents=True)
+    for folder in sorted((tmp_path / "writing").iterdir()):
+        folder.rename(inbox / folder.name)  # written elsewhere, renamed in
+    dags_test(airflow_env, home, "news_ingest", {})
+    db = home / "corpus.sqlite"
+    assert dict(query(db, "SELECT outcome, count(*) FROM run_ledger GROUP BY ALL")) == {"article": 16, "duplicate": 10, "quarantined": 8}
+    uris = [uri for (uri,) in query(db, "SELECT uri FROM run_ledger")]
+    assert all(uri.startswith(str(inbox) + "/") for uri in uris), uris[:3]
+    assert not [p for p in inbox.rglob("*") if p.is_file()]
+    assert len([p for p in (home / "processed").rglob("*") if p.is_file() and p.name != "claim.json"]) == len([p for p in SAMPLE_CORPUS.rglob("*") if p.is_file()])
+    assert not list((home / "queue" / "claimed").iterdir())
+    # Nothing pending: the next run is skipped and lands nothing.
+    output = dags_test(airflow_env, home, "news_ingest", {})
+    assert "nothing pending in the inbox or the fetch queue" in output
+    assert query(db, "SELECT count(*) FROM runs")[0][0] == 1
+
+
+def test_a_batch_over_the_micro_batch_size_maps_clean_over_shards(airflow_env, tmp_path):
+    env = {**airflow_env, "NEWSINGEST_MICRO_BATCH_MAX_DOCS": "10", "NEWSINGEST_SHARD_SIZE": "8"}
+    output = dags_test(env, tmp_path / "var", "news_ingest", {"input": str(SAMPLE_CORPUS)})
+    db = tmp_path / "var" / "corpus.sqlite"
+    assert dict(query(db, "SELECT outcome, count(*) FROM run_ledger GROUP BY ALL")) == {"article": 16, "duplicate": 10, "quarantined": 8}
+    mapped = {line.split("map_index=")[1].split()[0].strip(",") for line in output.splitlines() if "task_id=clean" in line and "map_index=" in line}
+    assert len(mapped) >= 3, output[-3000:]

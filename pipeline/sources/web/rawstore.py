@@ -60,23 +60,6 @@ def is_manifest(path: str | Path) -> bool:
     return str(path).endswith(MANIFEST_SUFFIX)
 
 
-def inputs_for_run(triggering_asset_events, default_input: str) -> list[str]:
-    """The inputs of a news_ingest run: the manifests named by the asset events that triggered it
-    (in event order, once each), or the run's ``input`` param when no event triggered it. Events
-    without a manifest (made by hand in the UI or the REST API) name nothing: a run triggered only
-    by such events gets an empty list, never the ``input`` default (the sample corpus), so the
-    caller skips it. Takes Airflow's mapping of asset to events without importing Airflow: an event
-    only needs an ``extra`` dict."""
-    manifests, triggered = [], False
-    for events in (triggering_asset_events or {}).values():
-        for event in events:
-            triggered = True
-            manifest = (getattr(event, "extra", None) or {}).get("manifest")
-            if manifest and manifest not in manifests:
-                manifests.append(manifest)
-    return manifests if triggered else [default_input]
-
-
 def iter_manifest_documents(manifest: str | Path, max_bytes: int) -> Iterator[RawDocument | Quarantined]:
     """The raw documents of one fetch batch, each with the URL it was fetched from."""
     from pipeline.sources.files import domain_of

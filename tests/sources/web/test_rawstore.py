@@ -1,30 +1,10 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 from pipeline.model import Quarantined, sha256_hex
 from pipeline.sources import iter_documents
-from pipeline.sources.web.rawstore import RawStore, inputs_for_run
-
-
-def test_asset_triggered_run_ingests_the_manifests_of_its_events():
-    events = {
-        "raw-store": [SimpleNamespace(extra={"manifest": "/raw/batches/b1.manifest.jsonl"}), SimpleNamespace(extra={"manifest": "/raw/batches/b2.manifest.jsonl"}),
-                      SimpleNamespace(extra={"manifest": "/raw/batches/b1.manifest.jsonl"}), SimpleNamespace(extra=None)],
-    }
-    assert inputs_for_run(events, "/sample") == ["/raw/batches/b1.manifest.jsonl", "/raw/batches/b2.manifest.jsonl"]
-
-
-def test_asset_events_without_a_manifest_never_fall_back_to_the_input_param():
-    by_hand = {"raw-store": [SimpleNamespace(extra={}), SimpleNamespace(extra=None), SimpleNamespace(extra={"note": "from the UI"})]}
-    assert inputs_for_run(by_hand, "/sample") == []
-    assert inputs_for_run({"raw-store": []}, "/sample") == ["/sample"]
-
-
-def test_manual_run_ingests_its_input_param():
-    assert inputs_for_run({}, "/sample") == ["/sample"]
-    assert inputs_for_run(None, "/sample") == ["/sample"]
+from pipeline.sources.web.rawstore import RawStore
 
 
 def test_objects_are_content_addressed_and_stored_once(tmp_path):
