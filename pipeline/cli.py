@@ -314,6 +314,23 @@ def cmd_search_index(args) -> int:
     return 0
 
 
+def cmd_inbox(args) -> int:
+    """What waits in the inbox and the fetch queue, what each run has claimed, what failed."""
+    from pipeline.inbox.queue import status
+
+    settings = load_settings(args.config, home=args.home)
+    state = status(settings)
+    if args.json:
+        print(json.dumps(state, indent=2))
+        return 0
+    print(f"inbox: {state['inbox']}\npending: {state['pending_files']} files, {state['pending_manifests']} fetch batches")
+    for run_id, claim in state["claimed"].items():
+        print(f"claimed by {run_id}: {claim['files']} files, {claim['manifests']} fetch batches (attempt {claim['attempts']})")
+    if state["failed"]:
+        print(f"failed claims (in {settings.queue_dir}/failed, move their files back to the inbox to retry): {', '.join(state['failed'])}")
+    return 0
+
+
 def cmd_report(args) -> int:
     from pipeline.stages import stage_report
     from pipeline.store import read_connection
@@ -414,6 +431,11 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--db")
     search.add_argument("--home")
     search.set_defaults(func=cmd_search_index)
+
+    inbox = sub.add_parser("inbox", help="the ingest queue: pending inbox files and fetch batches, claims of runs, failed claims")
+    inbox.add_argument("--json", action="store_true")
+    inbox.add_argument("--home")
+    inbox.set_defaults(func=cmd_inbox)
 
     moving = sub.add_parser("migrate-storage", help="move a corpus of the single-file layout (DuckDB file) into the lake")
     moving.add_argument("source", help="the DuckDB file (e.g. var/newsingest.duckdb)")

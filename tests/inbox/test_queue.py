@@ -144,3 +144,15 @@ def test_inbox_files_are_ledgered_under_their_inbox_path_and_settled_after_land(
     # A later claim finds nothing, and a retry of the landed run recognises it.
     assert claim_queue("run-2", qsettings).empty
 
+
+
+def test_inbox_command_shows_pending_claimed_and_failed(qsettings, capsys, monkeypatch):
+    from pipeline.cli import main
+
+    drop(qsettings.inbox_dir, "apnews.com", "a.txt")
+    queue.claim(qsettings, "run-1", never_landed)
+    drop(qsettings.inbox_dir, "apnews.com", "b.txt")
+    queue.enqueue_manifest(qsettings, "/raw/batches/b1.manifest.jsonl", "b1")
+    assert main(["inbox", "--home", str(qsettings.home)]) == 0
+    out = capsys.readouterr().out
+    assert "pending: 1 files, 1 fetch batches" in out and "claimed by run-1: 1 files, 0 fetch batches (attempt 1)" in out
