@@ -85,7 +85,7 @@ def test_news_fetch_dag(dags_info):
     assert tasks["fetch"]["outlets"] == []
 
 
-@pytest.mark.parametrize("dag_file", ["news_ingest.py", "news_fetch.py"])
+@pytest.mark.parametrize("dag_file", ["news_ingest.py", "news_fetch.py", "news_maintenance.py"])
 def test_dag_file_has_no_heavy_imports_at_parse_time(dag_file, tmp_path):
     script = textwrap.dedent(
         f"""
@@ -114,3 +114,10 @@ def test_an_ingest_run_with_nothing_pending_is_skipped(tmp_path):
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "NEWSINGEST_HOME": str(tmp_path / "var")}
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert result.stdout.strip().splitlines()[-1:] == ["skipped: nothing pending in the inbox or the fetch queue"], result.stderr[-3000:]
+
+
+def test_news_maintenance_dag(dags_info):
+    info = dags_info["dags"]["news_maintenance"]
+    assert info["max_active_runs"] == 1 and info["catchup"] is False
+    assert info["schedule"] == "17 * * * *"  # hourly: micro-batches add small files all day
+    assert set(info["tasks"]) == {"compact"} and info["tasks"]["compact"]["retries"] >= 1

@@ -133,3 +133,15 @@ def test_a_batch_over_the_micro_batch_size_maps_clean_over_shards(airflow_env, t
     assert dict(query(db, "SELECT outcome, count(*) FROM run_ledger GROUP BY ALL")) == {"article": 16, "duplicate": 10, "quarantined": 8}
     mapped = {line.split("map_index=")[1].split()[0].strip(",") for line in output.splitlines() if "task_id=clean" in line and "map_index=" in line}
     assert len(mapped) >= 3, output[-3000:]
+
+
+def test_maintenance_dag_compacts_the_corpus_without_changing_it(airflow_env, tmp_path):
+    home = tmp_path / "var"
+    for _ in range(2):  # two commits: small files to merge
+        dags_test(airflow_env, home, "news_ingest", {"input": str(SAMPLE_CORPUS)})
+    db = home / "corpus.sqlite"
+    before = table_counts(db)
+    files_before = len(list((home / "corpus.files").rglob("*.parquet")))
+    dags_test(airflow_env, home, "news_maintenance", {})
+    assert table_counts(db) == before
+    assert len(list((home / "corpus.files").rglob("*.parquet"))) <= files_before
