@@ -47,6 +47,7 @@ COMPONENTS = {
     "dag-processor": ["dag-processor"],
     "triggerer": ["triggerer", "--skip-serve-logs"],
 }
+FIRST = "api-server"
 MARK = "NEWSINGEST_SERVICE_ID"
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 STOP_WAIT_SECONDS = 20  # per component, SIGTERM to SIGKILL of its process group (supervisord)
@@ -189,7 +190,9 @@ def render_supervisord_conf(cfg: ServiceConfig) -> str:
             f"[program:{name}]",
             f"command={command}",
             f"priority={priority * 10}",
-            "autostart=true",
+            # The api-server first: the others are started by `up` once it answers, as a task queued
+            # before the execution API listens fails (connection refused) and waits for its retry.
+            f"autostart={'true' if name == FIRST else 'false'}",
             "autorestart=true",  # a component that dies is started again
             "startsecs=5",
             "startretries=5",
@@ -451,6 +454,21 @@ def _tail(path: Path, lines: int) -> str:
         return f"(no log at {path})"
 
 
+def start_components(cfg: ServiceConfig, timeout: float, say=print) -> None:
+    """Once the api-server answers, start the components that are not running (all but the
+    api-server on a fresh start)."""
+    deadline = time.monotonic() + timeout
+    while health(cfg) is None:
+        state = component_info(cfg)[FIRST]["statename"]
+        if state == "FATAL" or time.monotonic() > deadline:
+            raise ServiceError(_failure(cfg, f"the api-server does not answer on {cfg.url} ({state})", [FIRST]))
+        time.sleep(0.5)
+    control = rpc(cfg)
+    for name, info in component_info(cfg).items():
+        if name in COMPONENTS and info["statename"] in ("STOPPED", "EXITED", "FATAL"):
+            control.startProcess(name, False)
+
+
 def wait_ready(cfg: ServiceConfig, timeout: float, say=print) -> str:
     """Until the API answers health with every component healthy, both DAGs are parsed and no
     import error is recorded; unpauses the DAGs and creates the pools. Returns a JWT."""
@@ -517,6 +535,7 @@ def up(cfg: ServiceConfig, timeout: float = 300.0, say=print) -> int:
             say(f"The service of {cfg.airflow_home} already runs on port {state['port']} (asked: {cfg.port}); `make down` first to move it.")
             cfg.port = state["port"]
         say(f"The service is already running (supervisord pid {supervisord_pid(cfg)}); checking it ...")
+        start_components(cfg, timeout, say)
         wait_ready(cfg, timeout, say)
         _print_access(cfg, say)
         return 0
@@ -543,6 +562,7 @@ def up(cfg: ServiceConfig, timeout: float = 300.0, say=print) -> int:
         _write_state(cfg, pid or _pidfile(cfg))
         if not pid:
             raise ServiceError(f"supervisord does not answer on {cfg.socket_path}; its log: {cfg.log_dir / 'supervisord.log'}")
+        start_components(cfg, timeout, say)
         wait_ready(cfg, timeout, say)
     except BaseException:
         down(cfg, say=lambda *_: None)
