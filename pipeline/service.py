@@ -621,7 +621,7 @@ def _terminate(procs: list, wait: float) -> list[str]:
     lines = []
     for proc in procs:
         try:
-            lines.append(f"pid {proc.pid} {' '.join(proc.cmdline())[:100]}")
+            lines.append(f"pid {proc.pid} {' '.join(proc.cmdline()).strip()[:100]}")
             proc.terminate()
         except psutil.Error:
             pass
