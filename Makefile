@@ -1,4 +1,6 @@
 # Two commands for a fresh clone: `make demo` (the main job on the sample corpus) and `make test`.
+# The always-on service: `make up` (Airflow on http://127.0.0.1:$(NEWSINGEST_SERVICE_PORT), prints the login),
+# `make status`, `make down` (stops every process it started).
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := $(CURDIR)/.venv
@@ -12,9 +14,11 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__LOGGING__LOGGING_LEVEL ?= WARNING
 export GX_ANALYTICS_ENABLED := false
+# The service (pipeline/service.py): API/UI port on 127.0.0.1; it also sets LocalExecutor, SimpleAuthManager and unpaused DAGs.
+export NEWSINGEST_SERVICE_PORT ?= 8080
 SAMPLE := $(CURDIR)/pipeline/sample_corpus
 
-.PHONY: setup system-packages airflow-init demo test lint clean-var bench-dedup
+.PHONY: setup system-packages airflow-init demo test lint clean-var bench-dedup up down status
 
 setup: $(STAMP)
 
@@ -37,6 +41,16 @@ demo: airflow-init
 	@$(BIN)/newsingest report
 	@echo "Airflow log: $(NEWSINGEST_HOME)/demo-dag-run.log"
 	@echo "Try: $(BIN)/newsingest sql \"SELECT domain, title FROM canonical_articles\""
+
+# The Airflow service: scheduler, dag-processor, triggerer and api-server under supervisord.
+up: setup
+	@$(BIN)/newsingest service up
+
+down:
+	@test -x $(BIN)/newsingest || { echo "no .venv: nothing was started"; exit 0; }; $(BIN)/newsingest service down
+
+status:
+	@test -x $(BIN)/newsingest || { echo "no .venv: not running"; exit 3; }; $(BIN)/newsingest service status
 
 # Servers and the browser that tests start for real (Debian packages, installed when missing).
 system-packages:

@@ -452,6 +452,10 @@ def build_parser() -> argparse.ArgumentParser:
     from pipeline.sources.web.cli import add_parser as add_fetch_parser
 
     add_fetch_parser(sub)
+
+    from pipeline.service import add_parser as add_service_parser
+
+    add_service_parser(sub)
     return parser
 
 

@@ -1,0 +1,136 @@
+"""End to end: the always-on service (``make up``: Airflow 3 under supervisord on 127.0.0.1), its
+REST API, its UI in a real headless Chromium, a component killed with SIGKILL, and ``down``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from pipeline.service import service_processes
+from tests.conftest import REPO, SAMPLE_CORPUS
+from tests.e2e.runner import query
+
+pytestmark = pytest.mark.e2e
+
+DAG_IDS = {"news_ingest", "news_fetch"}
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+SCREENSHOTS = Path(os.environ.get("NEWSINGEST_SCREENSHOTS", REPO / "var" / "screenshots"))
+
+
+def test_both_dags_parsed_unpaused_without_import_errors(service):
+    dags = {d["dag_id"]: d for d in service.api("GET", "dags", params={"limit": 100}).json()["dags"]}
+    assert set(dags) == DAG_IDS
+    assert not any(d["is_paused"] for d in dags.values())
+    errors = service.api("GET", "importErrors").json()
+    assert errors["total_entries"] == 0, errors
+    health = service.api("GET", "monitor/health").json()
+    assert {k: v["status"] for k, v in health.items()} == dict.fromkeys(("metadatabase", "scheduler", "triggerer", "dag_processor"), "healthy")
+    assert service.inbox.is_dir()
+
+
+def test_sample_corpus_run_lands_in_the_corpus(service):
+    started = time.monotonic()
+    run_id = service.trigger("news_ingest", {"input": str(SAMPLE_CORPUS)})
+    service.wait_for_run("news_ingest", run_id, timeout=300)
+    print(f"news_ingest on the sample corpus: trigger to success in {time.monotonic() - started:.1f} s")
+    db = service.settings.db_path
+    assert query(db, "SELECT count(*) FROM canonical_articles")[0][0] == 16
+    assert query(db, f"SELECT documents, articles, duplicates, quarantined, status FROM runs WHERE run_id = '{run_id}'") == [(34, 16, 10, 8, "landed")]
+
+
+def test_up_twice_is_harmless(service):
+    before = {name: service.component_pid(name) for name in ("api-server", "scheduler", "dag-processor", "triggerer")}
+    again = service.cli("up")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "already running" in again.stdout
+    assert service.password in again.stdout and service.url in again.stdout
+    assert {name: service.component_pid(name) for name in before} == before
+    status = service.cli("status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert status.stdout.count("RUNNING") == 5  # four components and the reaper
+
+
+def _chrome(tmp: Path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000",
+        f"--user-data-dir={tmp}", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--disable-default-apps", "--disable-extensions",
+        # 127.0.0.1 only: every other host goes to a closed local port, and no name is resolved
+        "--proxy-server=http://127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    ):
+        options.add_argument(arg)
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+@pytest.mark.skipif(not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)), reason="Debian's chromium and chromium-driver (make system-packages)")
+def test_ui_login_shows_both_dags(service, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    profile = Path(tempfile.mkdtemp(dir=tmp_path))
+    driver = _chrome(profile)
+    try:
+        driver.get(f"{service.url}/dags")
+        wait = WebDriverWait(driver, 90)
+        wait.until(EC.presence_of_element_located((By.NAME, "username"))).send_keys(service.user)
+        driver.find_element(By.NAME, "password").send_keys(service.password)
+        driver.find_element(By.XPATH, "//button[normalize-space()='Sign in']").click()
+        wait.until(lambda d: all(f"/dags/{dag_id}" in (d.page_source or "") for dag_id in DAG_IDS))
+        links = {a.text.strip() for a in driver.find_elements(By.CSS_SELECTOR, "a[href]") if a.get_attribute("href").rstrip("/").split("/dags/")[-1] in DAG_IDS}
+        assert links == DAG_IDS
+        body = driver.find_element(By.TAG_NAME, "body").text
+        assert "2 Dags" in body and "Import Error" not in body
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shot = SCREENSHOTS / "service-dags.png"
+        assert driver.save_screenshot(str(shot))
+    finally:
+        driver.quit()
+    data = shot.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000
+    print(f"screenshot of the DAG list: {shot}")
+
+
+def test_scheduler_killed_with_sigkill_is_restarted_and_runs_succeed(service):
+    old = service.kill_component("scheduler", signal.SIGKILL)
+    new = service.wait_component("scheduler", old, timeout=120)
+    assert new != old
+    # the reaper stops what the dead scheduler left (its LocalExecutor workers)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and [p for p in service.processes() if _pgid(p) == old]:
+        time.sleep(0.5)
+    assert not [p.pid for p in service.processes() if _pgid(p) == old]
+    run_id = service.trigger("news_ingest", {"input": str(SAMPLE_CORPUS)})
+    service.wait_for_run("news_ingest", run_id, timeout=300)
+    db = service.settings.db_path
+    assert query(db, f"SELECT outcome, count(*) FROM run_ledger WHERE run_id = '{run_id}' GROUP BY ALL") == [("unchanged", 34)]
+
+
+def _pgid(proc: psutil.Process) -> int | None:
+    try:
+        return os.getpgid(proc.pid)
+    except OSError:
+        return None
+
+
+def test_down_stops_every_process(service):
+    pids = [p.pid for p in service.processes()]
+    assert len(pids) >= 6  # supervisord, reaper, four components (and their workers)
+    stopped = service.cli("down")
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert "supervisord" in stopped.stdout and "scheduler" in stopped.stdout
+    assert service_processes(service.config) == []
+    assert not [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert service.cli("status").returncode == 3
