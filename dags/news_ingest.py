@@ -65,11 +65,13 @@ def news_ingest():
         settings = _settings()
         queued = not params["input"]
         if queued:
-            claim = claim_queue(run_id, settings)
-            print(f"queue claim: {claim.summary()}")
-            if landed_runs(settings)(run_id):  # a retry after this run's land commit: only the bookkeeping is left
+            # A retry after this run's land commit: its claim holds exactly what landed, so only the
+            # bookkeeping is left; claiming now would settle new files without ingesting them.
+            if landed_runs(settings)(run_id):
                 settle(settings, run_id)
                 return {"micro": stage_report(run_id, settings), "queued": True}
+            claim = claim_queue(run_id, settings)
+            print(f"queue claim: {claim.summary()}")
             if claim.empty:
                 raise AirflowSkipException("nothing pending in the inbox or the fetch queue")
             inputs, uri_roots = claim.inputs, claim.uri_roots

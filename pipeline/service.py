@@ -147,6 +147,9 @@ class ServiceConfig:
             "AIRFLOW__API__PORT": str(self.port),
             "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",  # to the component logs, not the terminal
+            # A task whose worker died with a killed scheduler is retried after a minute, not five:
+            # its claim of the inbox waits that long.
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
             "GX_ANALYTICS_ENABLED": "false",
         }
 

@@ -201,6 +201,9 @@ def _recover(paths: QueuePaths, own: Path, settings: Settings, is_landed: Callab
     for folder in sorted(p for p in paths.claimed.iterdir() if p.is_dir() and p != own):
         owner = _read_json(folder / CLAIM_FILE)
         owner_run = owner.get("run_id", folder.name)
+        if not _count_entries(folder / "files") and not _count_entries(folder / "manifests"):
+            shutil.rmtree(folder, ignore_errors=True)  # claimed nothing: nothing to settle or adopt
+            continue
         if owner and is_landed(owner_run):
             _settle_folder(paths, folder, settings)
             claim.settled.append(owner_run)
@@ -254,6 +257,8 @@ def claim(settings: Settings, run_id: str, is_landed: Callable[[str], bool] | No
         manifest = _read_json(pointer).get("manifest")
         if manifest and manifest not in result.manifests:
             result.manifests.append(manifest)
+    if result.files == 0 and not _count_entries(own / "manifests"):
+        shutil.rmtree(own, ignore_errors=True)  # a run that finds nothing leaves no claim behind
     return result
 
 

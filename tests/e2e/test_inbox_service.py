@@ -63,7 +63,7 @@ def test_bursts_into_the_inbox_land_exactly_once_across_a_scheduler_kill(service
     assert service.wait_component("scheduler", old) != old  # supervisord starts it again
 
     dropped += drop_burst(service.inbox, writing, files[50:], "burst3")
-    uris = wait_for_uris(service, set(dropped), timeout=420)
+    uris = wait_for_uris(service, set(dropped), timeout=600)
     assert len(dropped) == 150
     assert sorted(uris) == sorted(dropped), f"lost {len(set(dropped) - set(uris))}, doubled {len(uris) - len(set(uris))}"
 

@@ -156,3 +156,12 @@ def test_inbox_command_shows_pending_claimed_and_failed(qsettings, capsys, monke
     assert main(["inbox", "--home", str(qsettings.home)]) == 0
     out = capsys.readouterr().out
     assert "pending: 1 files, 1 fetch batches" in out and "claimed by run-1: 1 files, 0 fetch batches (attempt 1)" in out
+
+
+def test_a_run_that_finds_nothing_leaves_no_claim_and_empty_claims_are_not_adopted(qsettings):
+    assert queue.claim(qsettings, "r1", never_landed).empty
+    assert queue.status(qsettings)["claimed"] == {}
+    (Path(qsettings.queue_dir) / "claimed" / "r0").mkdir(parents=True)  # a run killed before it claimed anything
+    drop(qsettings.inbox_dir, "apnews.com", "a.txt")
+    claim = queue.claim(qsettings, "r2", never_landed)
+    assert claim.adopted == [] and claim.files == 1 and list(queue.status(qsettings)["claimed"]) == ["r2"]
