@@ -171,6 +171,10 @@ def lake_location(path: str | Path) -> tuple[str, str]:
         data = os.environ.get("NEWSINGEST_LAKE_DATA_PATH")
         if not data:
             raise ValueError("a PostgreSQL catalog needs NEWSINGEST_LAKE_DATA_PATH: the folder (or object store URL) of its Parquet files")
+        if "://" not in data:
+            # The catalog keeps the path as given: a relative one would name another folder in each
+            # process's working directory.
+            data = str(Path(data).absolute())
         return text, data.rstrip("/") + "/"
     file = Path(text).absolute()
     return f"sqlite:{file}", str(file.with_name(f"{file.stem}.files")) + "/"
