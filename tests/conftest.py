@@ -32,3 +32,30 @@ def corpus_expectations() -> list[dict]:
     for name in ("wire.json", "other.json"):
         rows.extend(json.loads((EXPECTED / name).read_text(encoding="utf-8")))
     return rows
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server of this session (tests/services/postgres.py), stopped at its end."""
+    from tests.services.postgres import PostgresServer, PostgresUnavailable
+
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as exc:
+        missing = str(exc)
+    else:
+        missing = None
+    if missing:
+        pytest.fail(missing, pytrace=False)  # not a skip: CI has the packages
+    try:
+        server.start()
+        yield server
+    finally:
+        left = server.stop()
+        assert not left, f"PostgreSQL processes left running: {left}"
+
+
+@pytest.fixture
+def postgres_db(postgres) -> str:
+    """A fresh database on the session's server: its libpq connection string."""
+    return postgres.create_database()

@@ -33,8 +33,13 @@ MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 CORPUS = "corpus"
 POSTGRES_PREFIX = "postgres:"
 # Another process holds the file (plain DuckDB), the SQLite catalog is mid-commit, or DuckLake found
-# a concurrent commit touching what this transaction touched: all resolve by trying again.
-TRANSIENT_MARKERS = ("Could not set lock", "Conflicting lock", "database is locked", "onflict", "busy")
+# a concurrent commit touching what this transaction touched. A PostgreSQL catalog's: another writer
+# took the snapshot id (DuckLake's own retries of it ran out) or created the catalog first (a fresh
+# cluster's first tasks), or the server aborted a transaction that raced another. All resolve by
+# trying again.
+TRANSIENT_MARKERS = ("Could not set lock", "Conflicting lock", "database is locked", "onflict", "busy",
+                     "maximum retry count", "duplicate key value", '"ducklake_metadata" already exists',
+                     "could not serialize access", "deadlock detected")
 
 # DuckDB's own default is 80% of the machine's memory; a batch's inserts and joins spill to disk
 # past this instead, so a large batch costs the process no more memory than a small one. 1 GB, not
@@ -167,6 +172,10 @@ def lake_location(path: str | Path) -> tuple[str, str]:
         data = os.environ.get("NEWSINGEST_LAKE_DATA_PATH")
         if not data:
             raise ValueError("a PostgreSQL catalog needs NEWSINGEST_LAKE_DATA_PATH: the folder (or object store URL) of its Parquet files")
+        if "://" not in data:
+            # The catalog keeps the path as given: a relative one would name another folder in each
+            # process's working directory.
+            data = str(Path(data).absolute())
         return text, data.rstrip("/") + "/"
     file = Path(text).absolute()
     return f"sqlite:{file}", str(file.with_name(f"{file.stem}.files")) + "/"
