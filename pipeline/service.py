@@ -34,7 +34,7 @@ from pathlib import Path
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
-DAG_IDS = ("news_ingest", "news_fetch")
+DAG_IDS = ("news_ingest", "news_fetch", "news_maintenance")
 # Pools the DAGs use (name -> slots), created at `up`. The DAGs use none today (default_pool only).
 POOLS: dict[str, int] = {}
 # Start order; supervisord stops in the reverse order. The api-server comes first: tasks report to
@@ -117,7 +117,9 @@ class ServiceConfig:
 
     @property
     def inbox(self) -> Path:
-        return self.newsingest_home / "inbox"
+        from pipeline.settings import load_settings
+
+        return Path(load_settings(home=self.newsingest_home).inbox_dir)
 
     @property
     def url(self) -> str:

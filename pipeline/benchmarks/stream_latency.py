@@ -15,6 +15,7 @@ import argparse
 import os
 import random
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -138,6 +139,26 @@ def burst_sizes(total: int, seed: int) -> list[int]:
     return sizes
 
 
+NEWSINGEST = str(Path(sys.executable).with_name("newsingest"))
+
+
+def start_service() -> dict:
+    """A service of its own (``newsingest service up``) in a scratch folder, on a free port."""
+    import socket
+    import tempfile
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    home = Path(tempfile.mkdtemp(prefix="newsingest-latency-")) / "var"
+    env = {**os.environ, "NEWSINGEST_HOME": str(home), "AIRFLOW_HOME": str(home / "airflow"), "NEWSINGEST_SERVICE_PORT": str(port)}
+    env.pop("NEWSINGEST_CONFIG", None)
+    started = time.monotonic()
+    subprocess.run([NEWSINGEST, "service", "up"], env=env, check=True, stdin=subprocess.DEVNULL)
+    print(f"service up in {time.monotonic() - started:.0f} s, home {home}", flush=True)
+    return env
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--home", help="the service's NEWSINGEST_HOME (default: the setting, ./var)")
@@ -151,13 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.rate and not args.bursts:
         parser.error("give --rate and/or --bursts")
 
-    service = None
+    scratch = None
     if args.start:
-        from pipeline.service import Service
-
-        service = Service.scratch()
-        service.up()
-        home = service.newsingest_home
+        scratch = start_service()
+        home = scratch["NEWSINGEST_HOME"]
     else:
         home = args.home
     settings = load_settings(home=home)
@@ -185,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bursts: {r['files']} files in {len(sizes)} bursts of {min(sizes)} to {max(sizes)}: {r['rows']} ledger outcomes, "
                   f"{r['lost']} lost, {r['doubled']} doubled; latency p50 {r['p50']:.1f} s, p95 {r['p95']:.1f} s, max {r['max']:.1f} s", flush=True)
     finally:
-        if service is not None:
-            service.down()
+        if scratch is not None:
+            subprocess.run([NEWSINGEST, "service", "down"], env=scratch, check=False, stdin=subprocess.DEVNULL)
     return 0
 
 

@@ -19,7 +19,7 @@ from tests.e2e.runner import query
 
 pytestmark = pytest.mark.e2e
 
-DAG_IDS = {"news_ingest", "news_fetch"}
+DAG_IDS = {"news_ingest", "news_fetch", "news_maintenance"}
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 SCREENSHOTS = Path(os.environ.get("NEWSINGEST_SCREENSHOTS", REPO / "var" / "screenshots"))
 
