@@ -203,7 +203,8 @@ def session(extensions: tuple[str, ...] = ()) -> duckdb.DuckDBPyConnection:
     # The extensions are files of pinned Python packages, whose hashes pip checked at install, the
     # same trust as the Python code beside them; DuckDB's own signature check hashes each binary at
     # every load (0.3 s a session, several sessions a run: a micro-batch's latency).
-    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "allow_unsigned_extensions": "true", "enable_progress_bar": "false"})
+    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "allow_unsigned_extensions": "true"})
+    con.execute("SET enable_progress_bar = false")  # it would print into task logs and piped output
     for name in ("ducklake", "sqlite_scanner", *extensions):
         load_extension(con, name)
     return con
