@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pipeline import __version__
 from pipeline.settings import load_settings
-from pipeline.workers import process_pool
+from pipeline.workers import clean_shard, import_in_background, process_pool
 
 EXIT_USAGE = 2
 EXIT_FAILED = 3
@@ -129,13 +129,6 @@ def cmd_dedup(args) -> int:
     return 0
 
 
-def _clean_shard(job):
-    from pipeline.stages import stage_clean
-
-    shard, boilerplate, settings = job
-    return stage_clean(shard, boilerplate, settings)
-
-
 def _warm_cleaner() -> None:
     """Imports and models a clean worker needs, loaded while the main process reads the input."""
     import py3langid
@@ -161,16 +154,6 @@ def _release_memory() -> None:
             ctypes.CDLL("libc.so.6").malloc_trim(0)
         except (OSError, AttributeError):
             pass
-
-
-def _import_in_background(name: str):
-    """Import a heavy module on a thread while the main thread waits on the clean workers."""
-    import importlib
-    import threading
-
-    thread = threading.Thread(target=importlib.import_module, args=(name,), daemon=True)
-    thread.start()
-    return thread
 
 
 def cmd_run(args) -> int:
@@ -214,9 +197,9 @@ def _run(args, settings, run_id: str) -> int:
         _release_memory()
         progress.update(1)
         progress.set_description(f"clean {loaded['to_clean']} docs")
-        validation_import = _import_in_background("pipeline.validate.gx_import")
+        validation_import = import_in_background("pipeline.validate.gx_import")
         jobs = [(shard, loaded["boilerplate"], settings) for shard in loaded["shards"]]
-        cleaned = list(pool.map(_clean_shard, jobs)) if pool is not None and len(jobs) > 1 else [_clean_shard(job) for job in jobs]
+        cleaned = list(pool.map(clean_shard, jobs)) if pool is not None and len(jobs) > 1 else [clean_shard(job) for job in jobs]
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

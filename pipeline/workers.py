@@ -28,3 +28,22 @@ def _die_with_parent(parent: int) -> None:
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),))
+
+
+def import_in_background(name: str):
+    """Import a heavy module on a thread while other work goes on (the clean workers, the load)."""
+    import importlib
+    import threading
+
+    thread = threading.Thread(target=importlib.import_module, args=(name,), daemon=True)
+    thread.start()
+    return thread
+
+
+def clean_shard(job):
+    """One shard through ``stage_clean`` in a pool worker: ``(shard, boilerplate, settings)``."""
+    from pipeline.stages import stage_clean
+
+    shard, boilerplate, settings = job
+    return stage_clean(shard, boilerplate, settings)
+

@@ -106,6 +106,10 @@ def load_suite(path: str | Path) -> dict:
 def _import_gx():
     # Must happen before great_expectations is first imported (no usage statistics, no network).
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
+    # GX logs some 200 INFO lines per import ("Skipping registering function ..."): noise in task logs.
+    import logging
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
 
     return gx
