@@ -44,6 +44,16 @@ def wait_gone(pids: list[int], seconds: float) -> list[int]:
     return alive
 
 
+def wait_children(process: subprocess.Popen, seconds: float) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        children = [c.pid for c in psutil.Process(process.pid).children(recursive=True)]
+        if children:
+            return children
+        time.sleep(0.02)
+    return []
+
+
 def test_killed_runs_leave_no_process_no_staging_and_reruns_reach_the_clean_state(tmp_path):
     inbox = tmp_path / "inbox"
     write_corpus(inbox)
@@ -51,16 +61,18 @@ def test_killed_runs_leave_no_process_no_staging_and_reruns_reach_the_clean_stat
     reference = state(tmp_path / "reference" / "corpus.sqlite")
 
     home = tmp_path / "killed"
-    workers_seen = False
-    for delay in (2.0, 4.5, 7.0, 9.5):  # reading, cleaning, and the stages after it
+    # The moment the clean workers exist, then fixed moments: reading, cleaning, the stages after it.
+    for moment in ("workers", 2.0, 4.5, 7.0, 9.5):
         process = start(inbox, home, "R1")
-        time.sleep(delay)
-        children = [c.pid for c in psutil.Process(process.pid).children(recursive=True)]
-        workers_seen |= bool(children)
+        if moment == "workers":
+            children = wait_children(process, 120)
+            assert children, "the run never started its clean workers"
+        else:
+            time.sleep(moment)
+            children = [c.pid for c in psutil.Process(process.pid).children(recursive=True)]
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         assert wait_gone(children, 15) == [], "a worker outlived its killed run"
-    assert workers_seen
     finish(inbox, home, "R1")
     assert not any((home / "staging").iterdir()), "a killed run's staging folder is still there"
     got = state(home / "corpus.sqlite")

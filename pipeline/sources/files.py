@@ -31,7 +31,7 @@ HTML_FIELDS = ("html", "raw_html")
 DECLARED_FIELDS = ("title", "published_at", "authors", "language", "tags")
 
 
-def domain_of(url: str | None, path: Path | None = None) -> str:
+def domain_of(url: str | None, path: Path | str | None = None) -> str:
     if url:
         try:
             host = (urlsplit(url).hostname or "").lower()
@@ -39,8 +39,9 @@ def domain_of(url: str | None, path: Path | None = None) -> str:
             host = ""
         if host:
             return host.removeprefix("www.")
-    if path is not None and "." in path.parent.name and not path.parent.name.startswith("."):
-        return path.parent.name.lower().removeprefix("www.")
+    folder = os.path.basename(os.path.dirname(path)) if path is not None else ""
+    if "." in folder and not folder.startswith("."):
+        return folder.lower().removeprefix("www.")
     return "local"
 
 
@@ -50,43 +51,44 @@ def uri_of(path: Path | str) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def _refused(path: Path, reason: str, detail: str) -> Quarantined:
+def _refused(path: Path | str, reason: str, detail: str) -> Quarantined:
     uri = uri_of(path)
     return Quarantined(sha256_hex(uri.encode("utf-8")), uri, "load", reason, detail)
 
 
-def iter_input_entries(paths: list[str | Path]) -> Iterator[Path | Quarantined]:
+def iter_input_entries(paths: list[str | Path]) -> Iterator[str | Quarantined]:
     """Every file below each path in a stable order, or the quarantine record of an entry that is
-    not read: a hidden file or folder, a folder that cannot be listed."""
-    for path in map(Path, paths):
-        if not path.is_dir():
+    not read: a hidden file or folder, a folder that cannot be listed. Paths are plain strings:
+    pathlib would intern every file name (Python 3.11), a cost per file of a long batch."""
+    for path in (str(Path(p)) for p in paths):  # the top path normalised as before; below it, strings
+        if not os.path.isdir(path):
             yield path
             continue
         problems: list[OSError] = []
         for root, dirs, files in os.walk(path, onerror=problems.append):
             while problems:
                 error = problems.pop(0)
-                yield _refused(Path(error.filename or root), "unreadable_input", f"folder cannot be listed: {error.strerror or error}")
+                yield _refused(error.filename or root, "unreadable_input", f"folder cannot be listed: {error.strerror or error}")
             hidden = sorted(d for d in dirs if d.startswith("."))
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in hidden:
-                yield _refused(Path(root) / name, "hidden_entry", "hidden folder: not read")
+                yield _refused(os.path.join(root, name), "hidden_entry", "hidden folder: not read")
             for name in sorted(files):
                 if name.startswith("."):
-                    yield _refused(Path(root) / name, "hidden_entry", "hidden file: not read")
+                    yield _refused(os.path.join(root, name), "hidden_entry", "hidden file: not read")
                 else:
-                    yield Path(root) / name
+                    yield os.path.join(root, name)
         while problems:
             error = problems.pop(0)
-            yield _refused(Path(error.filename or path), "unreadable_input", f"folder cannot be listed: {error.strerror or error}")
+            yield _refused(error.filename or path, "unreadable_input", f"folder cannot be listed: {error.strerror or error}")
 
 
-def iter_input_files(paths: list[str | Path]) -> Iterator[Path]:
+def iter_input_files(paths: list[str | Path]) -> Iterator[str]:
     """Every file below each path that is read, in a stable order."""
-    return (entry for entry in iter_input_entries(paths) if isinstance(entry, Path))
+    return (entry for entry in iter_input_entries(paths) if isinstance(entry, str))
 
 
-def _not_regular(path: Path, max_bytes: int) -> Quarantined | None:
+def _not_regular(path: Path | str, max_bytes: int) -> Quarantined | None:
     """Why a path is not read (missing, unreadable, not a regular file, over the cap), or None."""
     try:
         info = os.stat(path)
@@ -101,7 +103,7 @@ def _not_regular(path: Path, max_bytes: int) -> Quarantined | None:
     return None
 
 
-def read_bounded(path: Path, max_bytes: int) -> bytes | Quarantined:
+def read_bounded(path: Path | str, max_bytes: int) -> bytes | Quarantined:
     """The bytes of a regular file, or why it is not read. Special files are never opened for a
     blocking read (a FIFO would wait forever), and at most ``max_bytes + 1`` bytes are read, so a
     file whose size the kernel misreports still cannot exhaust memory."""
@@ -140,7 +142,7 @@ def _jsonable(value) -> bool:
     return True
 
 
-def _record_document(path: Path, record_uri: str, payload: bytes, now: datetime) -> RawDocument | Quarantined:
+def _record_document(path: Path | str, record_uri: str, payload: bytes, now: datetime) -> RawDocument | Quarantined:
     raw_id = sha256_hex(payload)
     try:
         record = json.loads(payload.decode("utf-8"))
@@ -166,7 +168,7 @@ def _record_document(path: Path, record_uri: str, payload: bytes, now: datetime)
     )
 
 
-def _json_records(path: Path, data: bytes, now: datetime) -> Iterator[RawDocument | Quarantined]:
+def _json_records(path: Path | str, data: bytes, now: datetime) -> Iterator[RawDocument | Quarantined]:
     """A ``.json`` export: one object or a list of them, each a document."""
     uri = uri_of(path)
     raw_id = sha256_hex(data)
@@ -198,7 +200,7 @@ def _json_records(path: Path, data: bytes, now: datetime) -> Iterator[RawDocumen
         yield _record_document(path, record_uri, payload, now)
 
 
-def _jsonl_records(path: Path, max_bytes: int, now: datetime) -> Iterator[RawDocument | Quarantined]:
+def _jsonl_records(path: Path | str, max_bytes: int, now: datetime) -> Iterator[RawDocument | Quarantined]:
     """A JSONL export, read a line at a time: a line over the size cap is that record's problem."""
     uri = uri_of(path)
     try:
@@ -235,7 +237,7 @@ def iter_local_documents(paths: list[str | Path], max_bytes: int, now: datetime 
             yield entry
             continue
         path = entry
-        suffix = path.suffix.lower()
+        suffix = os.path.splitext(path)[1].lower()
         if suffix in EXPORT_SUFFIXES - {".json"}:  # read a line at a time: no cap on the whole file
             if (problem := _not_regular(path, float("inf"))) is not None:
                 yield problem

@@ -19,8 +19,8 @@ MANIFEST = ROOT.parent / "shared" / "bench" / "aeb" / "manifest.jsonl"
 def page_lines() -> list[str]:
     texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted((ROOT / "pipeline" / "sample_corpus").rglob("*.txt"))]
     if MANIFEST.exists():
-        for row in map(json.loads, MANIFEST.read_text(encoding="utf-8").splitlines()):
-            texts.append(Path(MANIFEST.parent, row["txt"]).read_text(encoding="utf-8", errors="replace"))
+        rows = map(json.loads, MANIFEST.read_text(encoding="utf-8").splitlines())
+        texts.extend(Path(MANIFEST.parent, row["txt"]).read_text(encoding="utf-8", errors="replace") for row in rows)
     found = {" ".join(line.split()).casefold().strip(STRIP) for text in texts for line in text.splitlines()}
     return sorted(line for line in found if len(line.split()) <= 25)
 

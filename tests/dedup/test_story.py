@@ -24,11 +24,10 @@ def _event_batch(events: int, writeups: int) -> list[dict]:
     rows = []
     for e in range(events):
         names = [f"name{e}x{k}" for k in range(8)]
-        for w in range(writeups):
-            rows.append({
-                "article_id": f"e{e:03d}w{w}", "published_at": START + timedelta(days=4 * e, hours=w),
-                "story_terms": TOPICAL + names[:w % 8] + names[w % 8 + 1 :],
-            })
+        rows.extend(
+            {"article_id": f"e{e:03d}w{w}", "published_at": START + timedelta(days=4 * e, hours=w), "story_terms": TOPICAL + names[:w % 8] + names[w % 8 + 1 :]}
+            for w in range(writeups)
+        )
     return rows
 
 
