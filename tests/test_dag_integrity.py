@@ -32,7 +32,7 @@ def inspect_dags(tmp_path) -> str:
                 sweep=getattr(getattr(dag.timetable, "timetable", None), "_expression", None) or getattr(getattr(dag.timetable, "timetable", None), "expression", None),
                 watchers={a.uri: [(w.name, type(w.trigger).__name__, w.trigger.serialize()[1]) for w in a.watchers]
                           for a in getattr(getattr(dag.timetable, "asset_condition", None), "objects", []) if getattr(a, "watchers", None)},
-                tasks={t.task_id: {"retries": t.retries, "pool": t.pool, "mapped": type(t).__name__.endswith("MappedOperator"),
+                tasks={t.task_id: {"retries": t.retries, "pool": t.pool, "operator": type(t).__name__, "trigger_rule": str(getattr(t, "trigger_rule", "")), "mapped": type(t).__name__.endswith("MappedOperator"),
                                    "upstream": sorted(t.upstream_task_ids), "outlets": sorted(getattr(o, "uri", str(o)) for o in t.outlets)} for t in dag.tasks},
             )
         print(json.dumps(out))
@@ -61,6 +61,8 @@ def test_news_ingest_dag(dags_info):
     assert tasks["clean"]["mapped"] and not tasks["land"]["mapped"]
     assert tasks["land"]["pool"] == "default_pool"  # lake writers commit optimistically: no writer pool
     assert tasks["route"]["upstream"] == ["ingest"] and tasks["shards"]["upstream"] == ["ingest", "route"]
+    # A finished micro-batch or an empty run skips everything downstream in one step, not level by level.
+    assert "ShortCircuit" in tasks["route"]["operator"] and tasks["route"]["trigger_rule"].lower().endswith("none_failed")
     assert tasks["land"]["upstream"] == ["clean", "dedup", "ingest", "validate"]
     assert tasks["report"]["upstream"] == ["land", "validate"]
     # Runs on the inbox watcher, on news_fetch's batches, and on the periodic sweep.
