@@ -7,6 +7,7 @@ bursts the count of outcomes: every file exactly one ledger row, none lost, none
 
     .venv/bin/python -m pipeline.benchmarks.stream_latency --start --rate 20 --minutes 10
     .venv/bin/python -m pipeline.benchmarks.stream_latency --start --bursts 10000
+    .venv/bin/python -m pipeline.benchmarks.stream_latency --start --rate 40 80 160 --minutes 3
 """
 
 from __future__ import annotations
@@ -181,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(home=home)
     try:
         tag_base = f"bench{int(time.time())}"
+        sustained = []
         for rate in args.rate:
             stream = Stream(settings, f"{tag_base}r{int(rate)}", int(rate * args.minutes * 60), args.seed)
             watcher = threading.Thread(target=stream.poll, daemon=True)
@@ -192,6 +194,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"steady {rate:g} files/s for {args.minutes:g} min: {r['files']} files, latency p50 {r['p50']:.1f} s, p95 {r['p95']:.1f} s, "
                   f"max {r['max']:.1f} s; backlog max {r['backlog_max']}, slope over the second half {r['backlog_slope']:+.2f} files/s "
                   f"({'grows' if grows else 'no growth'}); visible {r['seen']}/{r['files']}", flush=True)
+            if not grows:
+                sustained.append(rate)
+        if args.rate:
+            best = f"{max(sustained):g} files/s" if sustained else "none"
+            print(f"highest steady rate with no backlog growth: {best} (of {', '.join(f'{r:g}' for r in args.rate)} files/s)", flush=True)
         if args.bursts:
             stream = Stream(settings, f"{tag_base}b", args.bursts, args.seed + 1)
             watcher = threading.Thread(target=stream.poll, daemon=True)

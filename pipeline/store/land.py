@@ -245,17 +245,37 @@ def _write(con, run_id, input_description, version, now, validation_success, art
         """,
         params,
     )
+    # Stored members of the touched clusters and stories whose verdict changed, or whose link was
+    # measured again. An update rewrites the whole row (body included), so the unchanged majority
+    # is left alone: a commit costs what changed, not the size of the stories it touched.
+    relinked = con.execute(
+        """
+        SELECT b.article_id, b.linked_to, b.similarity, b.method FROM batch_links b LEFT JOIN dup_links l USING (article_id)
+        WHERE l.article_id IS NULL OR l.linked_to IS DISTINCT FROM b.linked_to
+           OR l.similarity IS DISTINCT FROM b.similarity OR l.method IS DISTINCT FROM b.method
+        """
+    ).to_arrow_table()
+    con.register("batch_relinked", relinked)
+    changed = con.execute(
+        """
+        SELECT u.article_id, u.dup_cluster_id, u.is_canonical, u.story_id
+        FROM batch_updates u JOIN articles a USING (article_id)
+        WHERE a.dup_cluster_id IS DISTINCT FROM u.dup_cluster_id OR a.is_canonical IS DISTINCT FROM u.is_canonical
+           OR a.story_id IS DISTINCT FROM u.story_id OR u.article_id IN (SELECT article_id FROM batch_relinked)
+        """
+    ).to_arrow_table()
+    con.register("batch_changed", changed)
     con.execute(
         "UPDATE articles SET dup_cluster_id = u.dup_cluster_id, is_canonical = u.is_canonical, story_id = u.story_id "
-        "FROM batch_updates u WHERE articles.article_id = u.article_id"
+        "FROM batch_changed u WHERE articles.article_id = u.article_id"
     )
-    con.execute("DELETE FROM dup_links WHERE article_id IN (SELECT article_id FROM batch_links)")
-    con.execute("INSERT INTO dup_links SELECT article_id, linked_to, similarity, method FROM batch_links")
-    # duplicates: every non-canonical member of a touched cluster, with the similarity of its verified link.
+    con.execute("DELETE FROM dup_links WHERE article_id IN (SELECT article_id FROM batch_relinked)")
+    con.execute("INSERT INTO dup_links SELECT article_id, linked_to, similarity, method FROM batch_relinked")
+    # duplicates: every non-canonical copy written or changed, with the similarity of its verified link.
     con.execute(
         """
         DELETE FROM duplicates WHERE article_id IN (
-            SELECT article_id FROM batch_assign UNION SELECT article_id FROM batch_updates)
+            SELECT article_id FROM batch_assign UNION SELECT article_id FROM batch_changed)
         """
     )
     con.execute(
@@ -264,7 +284,7 @@ def _write(con, run_id, input_description, version, now, validation_success, art
         SELECT a.article_id, a.dup_cluster_id, coalesce(l.similarity, 1.0), coalesce(l.method, 'cluster'), $run_id
         FROM articles a LEFT JOIN dup_links l USING (article_id)
         WHERE NOT a.is_canonical AND a.article_id IN (
-            SELECT article_id FROM batch_assign UNION SELECT article_id FROM batch_updates)
+            SELECT article_id FROM batch_assign UNION SELECT article_id FROM batch_changed)
         """,
         {"run_id": run_id},
     )
