@@ -177,30 +177,37 @@ def outcomes(db: Path, input_dir: Path, labels: dict[str, str]) -> dict:
     """Outcome counts from the run's ledger, quarantine reasons, and outcomes by kind of file."""
     import duckdb
 
+    from pipeline.store.db import read_connection
+
     if not db.exists():
         return {"error": f"no database at {db}"}
     try:
-        con = duckdb.connect(str(db), read_only=True)
+        with read_connection(db) as con:
+            if con is None:
+                return {"error": f"no corpus at {db}"}
+            return _ledger_outcomes(con, input_dir, labels)
     except duckdb.Error as exc:
         return {"error": f"cannot open {db}: {exc}"}
-    with con:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        if "run_ledger" not in tables:
-            return {"error": "no run_ledger table"}
-        by_outcome = dict(con.execute("SELECT outcome, count(*) FROM run_ledger GROUP BY 1 ORDER BY 1").fetchall())
-        rows = con.execute("SELECT count(*), count(DISTINCT uri), count(DISTINCT raw_id) FROM run_ledger").fetchone()
-        reasons = con.execute("SELECT stage || '/' || reason, count(*) FROM quarantine GROUP BY 1 ORDER BY 2 DESC").fetchall() if "quarantine" in tables else []
-        articles = con.execute("SELECT count(*) FROM articles").fetchone()[0] if "articles" in tables else None
-        stories = None
-        if "articles" in tables and "story_id" in {c[0] for c in con.execute("DESCRIBE articles").fetchall()}:
-            stories = con.execute("SELECT count(DISTINCT story_id) FROM articles").fetchone()[0]
-        prefix = str(input_dir) + os.sep
-        by_kind: dict[str, Counter] = defaultdict(Counter)
-        seen: set[str] = set()
-        for uri, outcome in con.execute("SELECT uri, outcome FROM run_ledger").fetchall():
-            rel = uri.removeprefix(prefix)
-            by_kind[labels.get(rel, "(not an input file)")][outcome] += 1
-            seen.add(rel)
+
+
+def _ledger_outcomes(con, input_dir: Path, labels: dict[str, str]) -> dict:
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "run_ledger" not in tables:
+        return {"error": "no run_ledger table"}
+    by_outcome = dict(con.execute("SELECT outcome, count(*) FROM run_ledger GROUP BY 1 ORDER BY 1").fetchall())
+    rows = con.execute("SELECT count(*), count(DISTINCT uri), count(DISTINCT raw_id) FROM run_ledger").fetchone()
+    reasons = con.execute("SELECT stage || '/' || reason, count(*) FROM quarantine GROUP BY 1 ORDER BY 2 DESC").fetchall() if "quarantine" in tables else []
+    articles = con.execute("SELECT count(*) FROM articles").fetchone()[0] if "articles" in tables else None
+    stories = None
+    if "articles" in tables and "story_id" in {c[0] for c in con.execute("DESCRIBE articles").fetchall()}:
+        stories = con.execute("SELECT count(DISTINCT story_id) FROM articles").fetchone()[0]
+    prefix = str(input_dir) + os.sep
+    by_kind: dict[str, Counter] = defaultdict(Counter)
+    seen: set[str] = set()
+    for uri, outcome in con.execute("SELECT uri, outcome FROM run_ledger").fetchall():
+        rel = uri.removeprefix(prefix)
+        by_kind[labels.get(rel, "(not an input file)")][outcome] += 1
+        seen.add(rel)
     for rel, kind in labels.items():
         if rel not in seen:
             by_kind[kind]["(no ledger row)"] += 1
@@ -251,7 +258,7 @@ def progress_stages(log: Path) -> tuple[dict[str, float], str | None]:
 def run_cli(input_dir: Path, work: Path, timeout: float, rss_limit: float) -> dict:
     home = work / "home"
     home.mkdir(parents=True, exist_ok=True)
-    db = home / "batch.duckdb"
+    db = home / "batch.sqlite"  # the lake's catalog; its Parquet files go beside it
     command = [str(BIN / "newsingest"), "run", "--input", str(input_dir), "--db", str(db), "--home", str(home)]
     result = measure(command, _env(), work / "run.log", timeout, rss_limit)
     result["stages"], result["last_stage"] = progress_stages(work / "run.log")
