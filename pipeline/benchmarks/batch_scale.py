@@ -285,7 +285,7 @@ def run_dag(input_dir: Path, work: Path, timeout: float, rss_limit: float) -> di
     result["setup_seconds"] = setup
     result["success"] = result["returncode"] == 0 and "state=success" in (work / "dag.log").read_text(encoding="utf-8", errors="replace")
     result["tasks"] = task_durations(airflow_home / "airflow.db")
-    result["db"] = home / "newsingest.duckdb"
+    result["db"] = home / "corpus.sqlite"  # the default corpus of a home (settings.db_path)
     return result
 
 
