@@ -1,8 +1,10 @@
 """news_maintenance: keep the corpus fast to read while micro-batches commit all day.
 
-Every land commit adds small Parquet files; ``compact`` merges them, expires snapshots older than
-``snapshot_retention_days`` (how far time travel reaches) and deletes files no snapshot uses any
-more. It commits like any writer (a conflict with a landing batch is retried), and readers keep
+Every land commit adds small Parquet files and delete files, and every statement opens them all;
+``compact`` writes inlined rows out, rewrites files with many deleted rows, merges small files,
+expires snapshots older than ``snapshot_retention_days`` (how far time travel reaches) and deletes
+files no snapshot uses any more. Every 15 minutes: at 20 files/s a run's dedup and land grew by
+about a second in 10 minutes without it. It commits like any writer (a conflict with a landing batch is retried), and readers keep
 their snapshots' files, so it runs beside ingestion. Also ``newsingest compact`` by hand.
 """
 
@@ -17,7 +19,7 @@ from airflow.sdk import dag, task
 
 @dag(
     dag_id="news_maintenance",
-    schedule=os.environ.get("NEWSINGEST_COMPACT_CRON", "17 * * * *"),
+    schedule=os.environ.get("NEWSINGEST_COMPACT_CRON", "7,22,37,52 * * * *"),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,

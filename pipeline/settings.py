@@ -31,6 +31,7 @@ class Settings:
     story_window_days: int = 3
     lock_retry_seconds: float = 60.0  # how long a commit that meets another writer's is tried again
     snapshot_retention_days: float = 30.0  # newsingest compact expires older snapshots (time travel reaches this far)
+    compact_delete_threshold: float = 0.1  # newsingest compact rewrites a data file once this share of its rows is deleted
     workers: int = 0  # 0: one per core
     # The inbox (pipeline/inbox): files renamed into <inbox_dir>/<domain>/ are ingested by the service.
     inbox_dir: Path | None = None  # default: <home>/inbox

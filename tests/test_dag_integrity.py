@@ -121,5 +121,5 @@ def test_an_ingest_run_with_nothing_pending_is_skipped(tmp_path):
 def test_news_maintenance_dag(dags_info):
     info = dags_info["dags"]["news_maintenance"]
     assert info["max_active_runs"] == 1 and info["catchup"] is False
-    assert info["schedule"] == "17 * * * *"  # hourly: micro-batches add small files all day
+    assert info["schedule"] == "7,22,37,52 * * * *"  # every 15 minutes: micro-batches add small files all day
     assert set(info["tasks"]) == {"compact"} and info["tasks"]["compact"]["retries"] >= 1
