@@ -4,8 +4,9 @@ Every land commit adds small Parquet files and delete files, and every statement
 ``compact`` writes inlined rows out, rewrites files with many deleted rows, merges small files,
 expires snapshots older than ``snapshot_retention_days`` (how far time travel reaches) and deletes
 files no snapshot uses any more. Every 15 minutes: at 20 files/s a run's dedup and land grew by
-about a second in 10 minutes without it. It commits like any writer (a conflict with a landing batch is retried), and readers keep
-their snapshots' files, so it runs beside ingestion. Also ``newsingest compact`` by hand.
+about a second in 10 minutes without it. It commits like any writer (a conflict with a landing
+batch is retried), and readers keep their snapshots' files, so it runs beside ingestion. Also
+``newsingest compact`` by hand.
 """
 
 from __future__ import annotations

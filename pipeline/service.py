@@ -43,12 +43,14 @@ COMPONENTS = {
     "api-server": ["api-server", "--host", HOST, "--port", "{port}"],
     # Logs are read from $AIRFLOW_HOME/logs by the api-server on this machine: no log servers (they
     # would listen on 0.0.0.0:8793/8794, and one service per port pair only).
-    # Started with the pipeline imported (``preloaded``): its LocalExecutor workers fork from it and
-    # every task forks from them.
     "scheduler": ["scheduler", "--skip-serve-logs"],
     "dag-processor": ["dag-processor"],
     "triggerer": ["triggerer", "--skip-serve-logs"],
 }
+# What a task of news_ingest imports: DuckDB, the cleaners, Great Expectations (about 2 s of a
+# micro-batch's run when each task imports them itself). The scheduler imports them first.
+PRELOAD = ("pipeline.stages", "pipeline.workers", "pipeline.clean", "pipeline.dedup", "pipeline.inbox.queue", "pipeline.store.db", "pipeline.validate.gx_import")
+PRELOADED = {"scheduler"}
 FIRST = "api-server"
 MARK = "NEWSINGEST_SERVICE_ID"
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
@@ -195,7 +197,7 @@ def render_supervisord_conf(cfg: ServiceConfig) -> str:
         "",
     ]
     for priority, (name, args) in enumerate(COMPONENTS.items(), start=1):
-        program = [sys.executable, "-m", "pipeline.service", "preloaded"] if name == "scheduler" else [str(cfg.airflow)]
+        program = [sys.executable, "-m", "pipeline.service", "preloaded"] if name in PRELOADED else [str(cfg.airflow)]
         command = " ".join([*program, *(a.format(port=cfg.port) for a in args)])
         lines += [
             f"[program:{name}]",
@@ -727,13 +729,6 @@ def cmd_service(args) -> int:
     except ServiceError as exc:
         print(f"newsingest service {args.action}: {exc}", file=sys.stderr)
         return 3
-
-
-
-
-# What a task of news_ingest imports: DuckDB, the cleaners, Great Expectations (about 2 s of a
-# micro-batch's run when each task imports them itself).
-PRELOAD = ("pipeline.stages", "pipeline.workers", "pipeline.clean", "pipeline.dedup", "pipeline.inbox.queue", "pipeline.store.db", "pipeline.validate.gx_import")
 
 
 def preloaded(argv: list[str]) -> None:
