@@ -40,6 +40,19 @@ def _settings():
     return load_settings()
 
 
+def _check_sources(run_id: str, summary: dict, settings) -> None:
+    """Drifting sources fail the run when ``health_action`` is 'fail', without retries: the batch
+    has landed, a retry would find the same sources."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from pipeline.monitor.health import SourceDriftError, enforce
+
+    try:
+        enforce(run_id, summary.get("drifting") or {}, settings)
+    except SourceDriftError as exc:
+        raise AirflowFailException(str(exc)) from exc
+
+
 @dag(
     dag_id="news_ingest",
     schedule=AssetOrTimeSchedule(timetable=SWEEP, assets=(INBOX | RAW_STORE)),
@@ -69,7 +82,9 @@ def news_ingest():
             # bookkeeping is left; claiming now would settle new files without ingesting them.
             if landed_runs(settings)(run_id):
                 settle(settings, run_id)
-                return {"micro": stage_report(run_id, settings), "queued": True}
+                summary = stage_report(run_id, settings)
+                _check_sources(run_id, summary, settings)
+                return {"micro": summary, "queued": True}
             claim = claim_queue(run_id, settings)
             print(f"queue claim: {claim.summary()}")
             if claim.empty:
@@ -86,6 +101,7 @@ def news_ingest():
             if queued:
                 settle(settings, run_id)
             staging.remove_run(settings.staging_url, run_id)
+            _check_sources(run_id, loaded["micro"], settings)
         return loaded
 
     # Skips every downstream task at once when ingest finished the batch or found nothing pending;
@@ -137,6 +153,7 @@ def news_ingest():
         settings = _settings()
         summary = stage_report(run_id, settings, validated)
         remove_run(settings.staging_url, run_id)
+        _check_sources(run_id, summary, settings)
         return summary
 
     loaded = ingest()

@@ -27,6 +27,7 @@ from pipeline.workers import clean_shard, import_in_background, process_pool
 
 EXIT_USAGE = 2
 EXIT_FAILED = 3
+EXIT_DRIFT = 4  # run: landed, but sources look like they changed their layout and health_action is fail
 
 
 def _json_default(value):
@@ -158,7 +159,8 @@ def _release_memory() -> None:
 
 def cmd_run(args) -> int:
     """Exit 0 when the batch landed (quarantined documents are outcomes too: see the summary),
-    2 when an input does not exist (nothing is run), 3 when the run failed (nothing is landed)."""
+    2 when an input does not exist (nothing is run), 3 when the run failed (nothing is landed), 4
+    when it landed but sources drifted and ``health_action`` is 'fail'."""
     from pipeline import staging
 
     settings = load_settings(args.config, db_path=args.db, home=args.home)
@@ -222,7 +224,9 @@ def _run(args, settings, run_id: str) -> int:
     progress.update(1)
     progress.close()
     print(format_summary(report))
-    return 0
+    for domain, why in sorted(report["drifting"].items()):
+        print(f"newsingest run: source {domain} looks like it changed its layout: {why}", file=sys.stderr)
+    return EXIT_DRIFT if report["drifting"] and settings.health_action == "fail" else 0
 
 
 def format_summary(summary: dict) -> str:

@@ -66,6 +66,17 @@ class Settings:
     fetch_time_budget_seconds: float = 600.0  # per run (the DAG runs every 15 min); the rest is carried over
     fetch_allow_loopback: bool = False  # test-only: lets 127.0.0.1 through the address policy
     fetch_ca_bundle: str = ""  # extra CA certificates (PEM file); default: the certifi bundle
+    # Source health (pipeline/monitor/health.py): a source is judged on its latest documents against
+    # the documents of its runs before them.
+    health_min_documents: int = 10  # latest documents of a source (this run's and back) judged together
+    health_baseline_documents: int = 30  # documents before them needed for a baseline; fewer: not judged
+    health_baseline_runs: int = 50  # runs of a source looked back at, at most
+    health_share_jump: float = 0.25  # empty-body or quarantine share this much above the baseline's
+    health_words_drop: float = 0.5  # mean body words below this fraction of the baseline's
+    health_removals_change: float = 2.0  # removed boilerplate segments per document changed by this factor
+    health_action: str = "warn"  # warn: log and flag the report; fail: the run fails after landing
+    report_trend_runs: int = 500  # runs the trend charts span
+    report_keep_runs: int = 1_000  # run reports kept in report_dir (the oldest are removed)
 
     def __post_init__(self) -> None:
         home = Path(self.home)

@@ -1,0 +1,1 @@
+"""Data-quality monitoring: per-source health of every run and drift detection."""

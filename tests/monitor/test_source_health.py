@@ -1,0 +1,92 @@
+"""Source health: per-source counts of every run and the drift check against each source's own
+baseline, on real runs of a generated outlet whose template changes halfway (conftest.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.benchmarks.source_drift import write_series
+from pipeline.monitor.health import SourceDriftError, SourceRun, check_action, enforce, judge, record_source_health
+from pipeline.settings import Settings, load_settings
+from tests.monitor.conftest import CHANGE_AT, DOCS, RUNS
+
+
+def test_the_changed_outlet_is_flagged_from_its_first_changed_run_and_no_other(drift_series):
+    rows = drift_series.sql("SELECT run_id, domain, drift FROM source_health ORDER BY run_id, domain")
+    flagged = {(run, domain) for run, domain, drift in rows if drift}
+    expected = {(f"series-{n:02d}", drift_series.changed) for n in range(CHANGE_AT, RUNS + 1)}
+    assert flagged == expected
+    assert len(rows) == RUNS * len(drift_series.outlets)
+    why = dict(((run, domain), drift) for run, domain, drift in rows)[(f"series-{CHANGE_AT:02d}", drift_series.changed)]
+    assert "words on average" in why  # the teaser is a fraction of the old bodies
+    warned = drift_series.runs[CHANGE_AT - 1].stderr
+    assert f"source {drift_series.changed} looks like it changed its layout" in warned
+    assert "looks like it changed" not in drift_series.runs[CHANGE_AT - 2].stderr
+
+
+def test_every_ledger_row_is_counted_once_under_its_source(drift_series):
+    per_run = drift_series.sql(
+        "SELECT h.run_id, sum(h.documents), any_value(l.n) FROM source_health h "
+        "JOIN (SELECT run_id, count(*) AS n FROM run_ledger GROUP BY 1) l USING (run_id) GROUP BY 1 ORDER BY 1")
+    assert len(per_run) == RUNS and all(total == ledger for _, total, ledger in per_run)
+    per_source = drift_series.sql("SELECT DISTINCT documents FROM source_health")
+    assert per_source == [(DOCS,)]
+    reasons = drift_series.sql(
+        "SELECT r.run_id, r.domain, sum(r.count), any_value(h.quarantined) FROM source_reasons r JOIN source_health h USING (run_id, domain) "
+        "WHERE r.kind = 'quarantined' GROUP BY 1, 2")
+    assert all(n == held for *_, n, held in reasons)
+
+
+def test_recording_a_run_again_leaves_one_set_of_rows(drift_series):
+    before = drift_series.sql("SELECT * FROM source_health WHERE run_id = 'series-05' ORDER BY domain")
+    reasons = drift_series.sql("SELECT * FROM source_reasons WHERE run_id = 'series-05' ORDER BY ALL")
+    drifting = record_source_health("series-05", load_settings(home=drift_series.home))
+    assert set(drifting) == {drift_series.changed}
+    assert drift_series.sql("SELECT * FROM source_health WHERE run_id = 'series-05' ORDER BY domain") == before
+    assert drift_series.sql("SELECT * FROM source_reasons WHERE run_id = 'series-05' ORDER BY ALL") == reasons
+
+
+def test_fail_action_lands_the_batch_and_exits_4(drift_series, tmp_path):
+    [folder] = write_series(tmp_path, runs=1, docs=DOCS, change_at=1, seed=99)  # new pages, the changed template
+    done = drift_series.run(folder, run_id="series-fail", NEWSINGEST_HEALTH_ACTION="fail")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert drift_series.sql("SELECT status FROM runs WHERE run_id = 'series-fail'") == [("landed",)]
+    assert drift_series.sql("SELECT domain FROM source_health WHERE run_id = 'series-fail' AND drift IS NOT NULL") == [(drift_series.changed,)]
+
+
+def _history(runs: int, words: int = 400, empty: int = 0, removed: int = 0, docs: int = 12) -> list[tuple]:
+    landed = docs - empty
+    return [(docs, empty, empty, landed, words * landed, removed * landed)] * runs
+
+
+def test_judge_needs_a_baseline_and_enough_recent_documents():
+    settings = Settings()
+    collapsed = SourceRun("x.example", documents=12, articles=12, landed=12, body_words=12 * 45)
+    assert judge(collapsed, _history(1), settings) is None  # 12 documents of baseline: not judged yet
+    assert "words on average" in judge(collapsed, _history(3), settings)
+    few = SourceRun("x.example", documents=3, articles=3, landed=3, body_words=3 * 45)
+    # three documents alone are not judged; with the runs just before them they are
+    assert judge(few, [], settings) is None
+    assert judge(few, [(3, 0, 0, 3, 135, 0)] * 3 + _history(3), settings) is not None
+    unchanged = SourceRun("x.example", documents=12, unchanged=12)
+    assert judge(unchanged, _history(5), settings) is None
+
+
+def test_judge_names_each_kind_of_change():
+    settings = Settings()
+    empty = SourceRun("x.example", documents=12, quarantined=8, no_article_text=8, articles=4, landed=4, body_words=4 * 400)
+    assert judge(empty, _history(4), settings).startswith("no article text in 67% of documents (baseline 0%)")
+    noisy = SourceRun("x.example", documents=12, articles=12, landed=12, body_words=12 * 390, removed_segments=12 * 9)
+    assert judge(noisy, _history(4, removed=3), settings) == "9.0 boilerplate segments removed a document (baseline 3.0)"
+    steady = SourceRun("x.example", documents=12, articles=12, landed=12, body_words=12 * 380, removed_segments=12 * 3)
+    assert judge(steady, _history(4, removed=3), settings) is None
+    # a change that lasted becomes the baseline: the flag clears
+    assert judge(SourceRun("x.example", documents=12, articles=12, landed=12, body_words=12 * 45), _history(6, words=45), settings) is None
+
+
+def test_health_action_is_checked():
+    with pytest.raises(ValueError, match="health_action must be one of warn, fail"):
+        check_action(Settings(health_action="stop"))
+    enforce("r1", {"x.example": "why"}, Settings())  # warn: nothing raised
+    with pytest.raises(SourceDriftError, match="x.example: why"):
+        enforce("r1", {"x.example": "why"}, Settings(health_action="fail"))
