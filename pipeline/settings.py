@@ -43,6 +43,7 @@ class Settings:
     inbox_max_attempts: int = 3  # runs that may fail on a claim before it moves to <queue_dir>/failed
     micro_batch_max_docs: int = 1_000  # a batch this small runs in one task, in one process
     validate_chunk_rows: int = 5_000  # articles per Great Expectations validation: bounds the validate stage's memory
+    data_docs_keep: int = 100  # validations kept in the Data Docs (<report_dir>/data_docs), the oldest dropped first; 0 keeps all
     # Fetching from the web (pipeline/sources/web): politeness, limits and the address policy.
     fetch_sources: Path | None = None  # TOML list of feeds, sitemaps, URL lists, homepages
     raw_dir: Path | None = None  # content-addressed raw store; default: <home>/raw

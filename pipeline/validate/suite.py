@@ -10,7 +10,9 @@ ExpectationSuite JSON).  Every expectation says in its ``meta`` how a failure is
 
 Great Expectations is imported lazily (inside the functions), with analytics disabled and
 an ephemeral, in-memory Data Context: nothing is written anywhere except ``docs_dir``
-when Data Docs are asked for.
+when Data Docs are asked for. There the validation results are kept (``validation_results/``,
+the last ``docs_keep``) so the site's index lists every run, and the pages load their scripts and
+styles from the site itself (see ``docs_site``), so that they work offline.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ _PARTIAL_VALUES = 20  # values kept in an observed_value summary of a map expect
 _VALUE_CHARS = 120  # a value quoted in a RowFailure.detail is cut to this length
 _LEVELS = ("row", "batch")
 _ON_FAILURE = ("warn", "fail")
+
+HISTORY_STORE = "validation_history_store"  # the filesystem store of <docs_dir>/validation_results
 
 # GX keeps an ambient "current project" (a module global) that get_context() replaces;
 # validations from several threads must not interleave.
@@ -123,10 +127,21 @@ def _context(gx, docs_dir: Path | None):
         ProgressBarsConfig,
     )
 
+    from pipeline.validate.docs_site import RESULTS_DIR
+
     defaults = InMemoryStoreBackendDefaults(
         init_temp_docs_sites=False
     )  # no temp docs site
     if docs_dir is not None:
+        # Runs validate into the in-memory store; validate_articles copies each result here, where
+        # the site's pages and index are built from (an ephemeral context forgets earlier runs).
+        defaults.stores[HISTORY_STORE] = {
+            "class_name": "ValidationResultsStore",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(docs_dir / RESULTS_DIR),
+            },
+        }
         defaults.data_docs_sites = {
             "local_site": {
                 "class_name": "SiteBuilder",
@@ -136,6 +151,11 @@ def _context(gx, docs_dir: Path | None):
                     "base_directory": str(docs_dir),
                 },
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                "site_section_builders": {
+                    # every run name (GX's default hides names containing "profiling")
+                    "validations": {"source_store_name": HISTORY_STORE, "run_name_filter": {"matches_regex": "^"}},
+                    "profiling": "None",
+                },
             }
         }
     config = DataContextConfig(
@@ -342,12 +362,14 @@ def validate_articles(
     run_id: str,
     now: datetime | None = None,
     docs_dir: str | Path | None = None,
+    docs_keep: int | None = None,
 ) -> ValidationReport:
     """Validate one batch of cleaned articles against the suite at ``suite_path``.
 
     ``now`` (default: current UTC time) sets the suite parameter ``max_published_at`` to
     ``now + 1 day``.  With ``docs_dir``, GX Data Docs for this validation are built there and
-    the path of its ``index.html`` is returned in the report.
+    the path of its ``index.html`` is returned in the report; the site keeps the ``docs_keep``
+    most recent validations (0: all; None: the ``data_docs_keep`` setting).
     """
     suite_dict = load_suite(suite_path)
     suite_name = str(suite_dict["name"])
@@ -395,13 +417,43 @@ def validate_articles(
         )
         docs_index = None
         if docs_path is not None:
-            context.build_data_docs()
-            index = docs_path / "index.html"
-            if not index.is_file():
-                raise RuntimeError(f"GX did not build Data Docs at {index}")
-            docs_index = str(index)
+            if docs_keep is None:
+                from pipeline.settings import load_settings
+
+                docs_keep = load_settings().data_docs_keep
+            docs_index = _build_docs(context, docs_path, run, docs_keep)
 
     return _report(suite_name, suite, run, frame, parameters, docs_index)
+
+
+def _build_docs(context, site: Path, run, keep: int) -> str:
+    """Keep this run's result in the site's store, drop those beyond ``keep``, build the pages of
+    this run (and of any stored run without one) and the index, then make the site offline-ready."""
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
+
+    from pipeline.validate import docs_site
+
+    [key] = context.validation_results_store.list_keys()  # the ephemeral store holds this run only
+    # The page's "Data asset:" comes from batch_spec, where a dataframe asset leaves no name.
+    run.meta["batch_spec"] = {**dict(run.meta.get("batch_spec") or {}), "data_asset_name": run.asset_name}
+    history = context.stores[HISTORY_STORE]
+    with docs_site.site_lock(site):
+        history.set(key, run)
+        stored = history.list_keys()
+        dropped = docs_site.expired(stored, keep)
+        for old in dropped:
+            history.remove_key(old)  # its page goes when the index is built
+        unbuilt = [k for k in stored if k not in dropped and not docs_site.page_path(site, k).is_file()]
+        suite_key = ExpectationSuiteIdentifier(name=run.suite_name)
+        context.build_data_docs(resource_identifiers=[suite_key, key, *unbuilt])
+        written = [site / "index.html", site.joinpath("expectations", *suite_key.to_tuple()[:-1], f"{suite_key.to_tuple()[-1]}.html")]
+        docs_site.finish(site, written + [docs_site.page_path(site, k) for k in {key, *unbuilt}])
+    index = site / "index.html"
+    if not index.is_file():
+        raise RuntimeError(f"GX did not build Data Docs at {index}")
+    return str(index)
 
 
 def _report(suite_name, suite, run, frame, parameters, docs_index) -> ValidationReport:
