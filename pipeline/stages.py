@@ -410,7 +410,8 @@ def stage_validate(dedup_result: dict, clean_results: list[dict], run_id: str, s
         table = pa.concat_tables(tables)
         done += table.num_rows
         last = done >= total
-        report = validate_articles(table.select(VALIDATED_COLUMNS).to_pandas(), suite_path=DEFAULT_SUITE_PATH, run_id=run_id, now=now, docs_dir=docs_dir if last else None)
+        report = validate_articles(table.select(VALIDATED_COLUMNS).to_pandas(), suite_path=DEFAULT_SUITE_PATH, run_id=run_id, now=now, docs_dir=docs_dir if last else None,
+                                   docs_keep=settings.data_docs_keep)
         failed_rows: set[int] = set()
         for failure in report.row_failures:
             if failure.row_index in failed_rows:
