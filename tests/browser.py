@@ -31,6 +31,7 @@ def chrome(profile: Path, width: int = 1400, height: int = 1000):
         "--proxy-server=http://127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
     ):
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console errors, for driver.get_log("browser")
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 

@@ -243,7 +243,7 @@ def record_source_health(run_id: str, settings: Settings) -> dict[str, str]:
     check_action(settings)
 
     def write() -> dict[str, str]:
-        with connect(settings.db_path, settings.lock_retry_seconds) as con:
+        with connect(settings.db_path, settings.lock_retry_seconds, near_index=False) as con:
             started = con.execute("SELECT started_at FROM runs WHERE run_id = $run_id AND status = 'landed'", {"run_id": run_id}).fetchall()
             if not started:
                 return {}

@@ -18,9 +18,8 @@ BASE_LAYOUT = {
     "font": {"size": 12},
     "legend": {"orientation": "h", "y": -0.2},
     "hovermode": "x unified",
-    "modebar": {"orientation": "v"},  # beside the plot, not over its title
 }
-CONFIG = {"displaylogo": False, "responsive": True}
+CONFIG = {"displayModeBar": False, "responsive": True}  # drag to zoom, double-click to reset; no toolbar over the bars
 
 
 def install_plotly(target_dir: Path) -> str:
@@ -75,7 +74,7 @@ def bars(div_id: str, title: str, rows: list[tuple[str, int | float]], x_title: 
     data = [{
         "type": "bar", "orientation": "h", "x": values, "y": [_short(label) for label in labels],
         "customdata": labels, "hovertemplate": "%{customdata}: %{x}<extra></extra>", "marker": {"color": "#3b6ea5"},
-        "text": values, "textposition": "auto",
+        "text": values, "textposition": "outside", "cliponaxis": False, "textangle": 0,
     }]
     layout = {"title": {"text": title, "x": 0.01}, "height": max(160, 60 + 24 * len(rows)), "hovermode": "closest",
               "yaxis": {"automargin": True}, "xaxis": {"title": {"text": x_title}}}
@@ -85,7 +84,7 @@ def bars(div_id: str, title: str, rows: list[tuple[str, int | float]], x_title: 
 def over_time(div_id: str, title: str, series: dict[str, tuple[list[datetime], list]], y_title: str = "",
               percent: bool = False, kind: str = "lines", stacked: bool = False) -> str:
     """One trace per series on a time axis (runs are points in time, not categories)."""
-    if not any(xs for xs, _ in series.values()):
+    if not any(y is not None for _, ys in series.values() for y in ys):
         return empty(title)
     data = []
     for name, (xs, ys) in series.items():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import time
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -25,13 +26,13 @@ from pipeline.store.db import read_connection
 
 TOP_SOURCES = 8  # sources drawn one by one in trends; the rest add up as one line
 STYLE = """
-body{font-family:system-ui,sans-serif;max-width:1180px;margin:1.5em auto;padding:0 1em;color:#222}
+html{overflow-y:scroll}body{font-family:system-ui,sans-serif;max-width:1180px;margin:1.5em auto;padding:0 1em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:.2em}
 nav a{margin-right:1.2em}table{border-collapse:collapse;margin:.5em 0;font-size:.85em}
-th,td{padding:3px 9px;text-align:left;border-bottom:1px solid #eee;vertical-align:top}th{background:#f4f6f8}
-td.num,th.num{text-align:right}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:8px}
+th,td{padding:3px 6px;text-align:left;border-bottom:1px solid #eee;vertical-align:top}th{background:#f4f6f8}
+td.num,th.num{text-align:right}td.num{white-space:nowrap}.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:8px}
 figure.chart{margin:0;border:1px solid #eee;border-radius:4px;min-width:0}figure.empty{padding:1em;color:#888}
-tr.drift td{background:#fde2e1}tr.drift td.status{color:#a4161a;font-weight:600}td.status{min-width:16em}
+tr.drift td{background:#fde2e1}tr.drift td.status{color:#a4161a;font-weight:600}td.status{min-width:13em}
 .alert{background:#fde2e1;border-left:4px solid #a4161a;padding:.3em 1em}.muted{color:#777}.ok{color:#2b7a0b}details{margin:.3em 0}summary{cursor:pointer}q{color:#555}
 """
 
@@ -190,7 +191,8 @@ def trend_charts(trends: Trends, prefix: str = "trend", domains: list[str] | Non
         charts.over_time(f"{prefix}-freshness", "Freshness: hours from publication to ingestion (median)", by(_median_of("freshness_seconds")), "hours"),
         charts.over_time(f"{prefix}-fetch-lag", "Fetch lag: hours from publication to fetch (median, fetched pages)", by(_median_of("fetch_lag_seconds")), "hours"),
     ]
-    return f"<div class='grid'>{''.join(parts)}</div>"
+    page = f"<div class='grid'>{''.join(parts)}</div>"
+    return page.replace(", per source", "") if domains else page
 
 
 def reason_charts(trends: Trends) -> str:
@@ -233,7 +235,7 @@ def source_table(trends: Trends, link_depth: int = 0) -> str:
         ])
     headers = ["source", "last run", "runs", "documents", "articles", "duplicate rate", "quarantined", "no article text",
                "words / doc", "removed / doc", "freshness", "status"]
-    table = _table(headers, rows, numeric={2, 3, 4, 5, 6, 7, 8, 9, 10},
+    table = _table(headers, rows, numeric={1, 2, 3, 4, 5, 6, 7, 8, 9, 10},
                    row_class=lambda n: "drift" if drifting[n] else "")
     return table.replace("<td class=''>drifting", "<td class='status'>drifting").replace("<td class=''><span class='ok'>", "<td class='status'><span class='ok'>")
 
@@ -387,6 +389,11 @@ def _index_page(con, report_dir: Path, runs_shown: int = 500) -> str:
         rows, numeric={2, 3, 4, 5, 6, 9}, row_class=lambda n: "drift" if flagged[n] else ""))
 
 
+def _verdict_changed(trends: Trends, row: dict) -> bool:
+    earlier = [r for r in trends.rows if r["domain"] == row["domain"] and r["run_id"] != row["run_id"]]
+    return bool(earlier) and bool(earlier[-1]["drift"]) != bool(row["drift"])
+
+
 def _prune(report_dir: Path, keep: int) -> None:
     reports = sorted(report_dir.glob("run-*.html"), key=lambda p: p.stat().st_mtime)
     for old in reports[: max(0, len(reports) - keep)]:
@@ -406,8 +413,16 @@ def write_run_report(run_id: str, settings: Settings, docs_index: str | None = N
         target = report_dir / f"run-{_slug(run_id)}.html"
         _write(target, page)
         _write(report_dir / "latest.html", page)
-        for domain in sorted({r["domain"] for r in trends.rows if r["run_id"] == run_id}):
-            _write(report_dir / "sources" / f"{_slug(domain)}.html", _source_page(con, domain, trends))
+        # A stream lands a run every few seconds: a source's page is written again when it is older
+        # than report_source_refresh_seconds, or when the source's verdict changed in this run.
+        now = time.time()
+        for row in trends.rows:
+            if row["run_id"] != run_id:
+                continue
+            page = report_dir / "sources" / f"{_slug(row['domain'])}.html"
+            age = now - page.stat().st_mtime if page.exists() else None
+            if age is None or age >= settings.report_source_refresh_seconds or row["drift"] or _verdict_changed(trends, row):
+                _write(page, _source_page(con, row["domain"], trends))
         _prune(report_dir, settings.report_keep_runs)
         _write(report_dir / "index.html", _index_page(con, report_dir))
         drifting = {r["domain"]: r["drift"] for r in trends.rows if r["run_id"] == run_id and r["drift"]}

@@ -234,9 +234,10 @@ def attach(con: duckdb.DuckDBPyConnection, path: str | Path, *, read_only: bool 
 
 
 @contextmanager
-def connect(path: str | Path, retry_seconds: float = 60.0):
+def connect(path: str | Path, retry_seconds: float = 60.0, near_index: bool = True):
     """Writing session on the corpus, with the schema migrated and the near-duplicate index current
-    (rebuilt from the stored articles when it is not: ``reindex.py``)."""
+    (rebuilt from the stored articles when it is not: ``reindex.py``; ``near_index=False`` for a
+    writer that does not touch the index)."""
     from pipeline.store.reindex import ensure_near_index
 
     con = session()
@@ -244,7 +245,8 @@ def connect(path: str | Path, retry_seconds: float = 60.0):
         attach(con, path, retry_seconds=retry_seconds)
         if not schema_is_current(con):
             retrying(lambda: migrate(con), retry_seconds)
-        retrying(lambda: ensure_near_index(con), retry_seconds)
+        if near_index:
+            retrying(lambda: ensure_near_index(con), retry_seconds)
         yield con
     finally:
         con.close()

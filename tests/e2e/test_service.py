@@ -4,7 +4,6 @@ REST API, its UI in a real headless Chromium, a component killed with SIGKILL, a
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import tempfile
 import time
@@ -14,14 +13,13 @@ import psutil
 import pytest
 
 from pipeline.service import service_processes
-from tests.conftest import REPO, SAMPLE_CORPUS
+from tests.browser import SCREENSHOTS, chrome, needs_chromium
+from tests.conftest import SAMPLE_CORPUS
 from tests.e2e.runner import query
 
 pytestmark = pytest.mark.e2e
 
 DAG_IDS = {"news_ingest", "news_fetch", "news_maintenance"}
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-SCREENSHOTS = Path(os.environ.get("NEWSINGEST_SCREENSHOTS", REPO / "var" / "screenshots"))
 
 
 def test_every_dag_parsed_unpaused_without_import_errors(service):
@@ -64,37 +62,17 @@ def test_up_twice_is_harmless(service):
     assert status.stdout.count("RUNNING") == 5  # four components and the reaper
 
 
-def _chrome(tmp: Path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000",
-        f"--user-data-dir={tmp}", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--disable-default-apps", "--disable-extensions",
-        # 127.0.0.1 only: every other host goes to a closed local port, and no name is resolved
-        "--proxy-server=http://127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    ):
-        options.add_argument(arg)
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-
-
-@pytest.mark.skipif(not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)), reason="Debian's chromium and chromium-driver (make system-packages)")
+@needs_chromium
 def test_ui_login_shows_every_dag(service, tmp_path):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 
     profile = Path(tempfile.mkdtemp(dir=tmp_path))
-    driver = _chrome(profile)
+    driver = chrome(profile)
     try:
         driver.get(f"{service.url}/dags")
         wait = WebDriverWait(driver, 90)
-        wait.until(EC.presence_of_element_located((By.NAME, "username"))).send_keys(service.user)
-        driver.find_element(By.NAME, "password").send_keys(service.password)
-        driver.find_element(By.XPATH, "//button[normalize-space()='Sign in']").click()
+        _sign_in(driver, service, wait)
         wait.until(lambda d: all(f"/dags/{dag_id}" in (d.page_source or "") for dag_id in DAG_IDS))
         links = {a.text.strip() for a in driver.find_elements(By.CSS_SELECTOR, "a[href]") if a.get_attribute("href").rstrip("/").split("/dags/")[-1] in DAG_IDS}
         assert links == DAG_IDS
@@ -108,6 +86,53 @@ def test_ui_login_shows_every_dag(service, tmp_path):
     data = shot.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000
     print(f"screenshot of the DAG list: {shot}")
+
+
+def _sign_in(driver, service, wait) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+
+    wait.until(EC.presence_of_element_located((By.NAME, "username"))).send_keys(service.user)
+    driver.find_element(By.NAME, "password").send_keys(service.password)
+    driver.find_element(By.XPATH, "//button[normalize-space()='Sign in']").click()
+
+
+@needs_chromium
+def test_data_quality_report_in_the_airflow_ui(service, tmp_path):
+    """The plugin (pipeline/report/plugin.py): the reports behind Airflow's sign-in, and a "Data
+    quality" entry in its navigation that shows them with their charts drawn."""
+    import requests
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    if not (service.settings.report_dir / "latest.html").exists():  # this module's DAG run writes one
+        run_id = service.trigger("news_ingest", {"input": str(SAMPLE_CORPUS)})
+        service.wait_for_run("news_ingest", run_id, timeout=300)
+    assert requests.get(f"{service.url}/newsingest/latest.html", timeout=30).status_code == 401
+    signed = requests.get(f"{service.url}/newsingest/latest.html", headers={"Authorization": f"Bearer {service.token()}"}, timeout=30)
+    assert signed.status_code == 200 and "plotly.min.js" in signed.text
+    assert requests.get(f"{service.url}/newsingest/%2e%2e/airflow.cfg", headers={"Authorization": f"Bearer {service.token()}"}, timeout=30).status_code == 404
+
+    driver = chrome(Path(tempfile.mkdtemp(dir=tmp_path)))
+    try:
+        wait = WebDriverWait(driver, 90)
+        driver.get(f"{service.url}/dags")
+        _sign_in(driver, service, wait)
+        entry = wait.until(lambda d: d.find_elements(By.XPATH, "//a[contains(@href, 'plugin/data-quality')]"))
+        entry[0].click()
+        frame = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "iframe[src*='/newsingest/']"))[0]
+        assert frame.get_attribute("src").endswith("/newsingest/latest.html")
+        driver.switch_to.frame(frame)
+        wait.until(lambda d: d.execute_script("return document.querySelectorAll('.js-plotly-plot .main-svg').length") >= 4)
+        assert driver.find_element(By.TAG_NAME, "h1").text.startswith("Run ")
+        assert "Source health" in driver.find_element(By.TAG_NAME, "body").text
+        driver.switch_to.default_content()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shot = SCREENSHOTS / "service-data-quality.png"
+        assert driver.save_screenshot(str(shot))
+    finally:
+        driver.quit()
+    print(f"screenshot of the report in Airflow: {shot}")
 
 
 def test_scheduler_killed_with_sigkill_is_restarted_and_runs_succeed(service):

@@ -6,9 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import os
 import re
-import shutil
 import socket
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -18,12 +16,10 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from pipeline.validate import assets, docs_site, validate_articles
-from tests.conftest import REPO
+from tests.browser import SCREENSHOTS, chrome, needs_chromium
 from tests.validate.test_suite import NOW, SUITE, make_frame, make_row
 
 GX_TEMPLATES = Path(__import__("great_expectations").__file__).parent / "render" / "view" / "templates"
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-SCREENSHOTS = Path(os.environ.get("NEWSINGEST_SCREENSHOTS", REPO / "var" / "screenshots"))
 _ROW_LINK = re.compile(r"'_table_row_link_path': '(validations/[^']+)'")
 _CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+)['"]?\s*\)""")
 
@@ -213,24 +209,6 @@ def test_docs_build_without_network(tmp_path, no_network):
 # --------------------------------------------------------------------------- in a browser
 
 
-def _chrome(profile: Path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000",
-        f"--user-data-dir={profile}", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--disable-default-apps", "--disable-extensions",
-        # no network: every host goes to a closed local port, and no name is resolved
-        "--proxy-server=http://127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-
-
 _LOOKS = """return {
   bootstrap: getComputedStyle(document.querySelector('nav.navbar')).display,
   fontAwesome: [...document.fonts].some(f => f.family.includes('Font Awesome') && f.status === 'loaded'),
@@ -239,13 +217,14 @@ _LOOKS = """return {
 }"""
 
 
-@pytest.mark.skipif(not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)), reason="Debian's chromium and chromium-driver (make system-packages)")
+@needs_chromium
 def test_pages_render_offline_in_chromium(site, tmp_path):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    driver = _chrome(tmp_path / "profile")
+    driver = chrome(tmp_path / "profile")
     try:
         driver.get((site / "index.html").as_uri())
         rows = "table.ge-index-page-validation-results-table tbody tr[data-href]"
@@ -254,11 +233,13 @@ def test_pages_render_offline_in_chromium(site, tmp_path):
         assert looks["bootstrap"] == "flex"  # .navbar { display: flex } comes from bootstrap.min.css only
         assert driver.execute_script("return getComputedStyle(document.querySelector('.btn-secondary')).backgroundColor") == "rgb(108, 117, 125)"
         assert looks["fontAwesome"] and looks["remote"] == [] and looks["scripts"] == ["function", "function", "object", "function"]
-        assert "run-b" in driver.find_element(By.CSS_SELECTOR, rows).text  # newest first
+        WebDriverWait(driver, 30, ignored_exceptions=[StaleElementReferenceException]).until(
+            lambda d: "run-b" in d.find_element(By.CSS_SELECTOR, rows).text)  # newest first
         index_shot = SCREENSHOTS / "data-docs-index.png"
         assert driver.save_screenshot(str(index_shot))
 
-        driver.find_element(By.CSS_SELECTOR, rows).click()  # the failed run's page
+        WebDriverWait(driver, 30, ignored_exceptions=[StaleElementReferenceException]).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, rows).click() or True)  # the failed run's page; bootstrap-table may redraw the rows meanwhile
         WebDriverWait(driver, 30).until(lambda d: "run-b" in d.current_url and d.find_elements(By.CSS_SELECTOR, "table[data-toggle] tbody tr, table tbody tr"))
         looks = driver.execute_script(_LOOKS)
         assert looks["bootstrap"] == "flex" and looks["fontAwesome"] and looks["remote"] == []
