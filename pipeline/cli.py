@@ -338,6 +338,10 @@ def cmd_report(args) -> int:
         if not known:
             print(f"newsingest report: no run {run_id!r} in {settings.db_path}", file=sys.stderr)
             return EXIT_USAGE
+    if args.backfill_health:
+        from pipeline.monitor.health import backfill
+
+        print(f"source health recorded for {backfill(settings)} earlier runs", file=sys.stderr)
     print(format_summary(stage_report(run_id, settings)))
     return 0
 
@@ -391,6 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="write the HTML report of a run (default: the latest)")
     report.add_argument("--run")
+    report.add_argument("--backfill-health", action="store_true",
+                        help="first record source health for every landed run that has none (a corpus from before monitoring)")
     report.add_argument("--db")
     report.add_argument("--home")
     report.set_defaults(func=cmd_report)

@@ -287,3 +287,17 @@ def enforce(run_id: str, drifting: dict[str, str], settings: Settings) -> None:
     the data is kept, the run is marked failed for someone to look)."""
     if drifting and settings.health_action == "fail":
         raise SourceDriftError(run_id, drifting)
+
+
+def backfill(settings: Settings) -> int:
+    """Record every landed run without source health, oldest first (each is judged against the
+    runs before it, as if monitoring had been on). Returns how many were recorded."""
+    from pipeline.store.db import read_connection
+
+    with read_connection(settings.db_path, settings.lock_retry_seconds) as con:
+        missing = [r for (r,) in con.execute(
+            "SELECT run_id FROM runs WHERE status = 'landed' AND run_id NOT IN (SELECT DISTINCT run_id FROM source_health) ORDER BY started_at, run_id"
+        ).fetchall()] if con is not None else []
+    for run_id in missing:
+        record_source_health(run_id, settings)
+    return len(missing)

@@ -187,6 +187,15 @@ def _write_ahead_log(catalog: Path, retry_seconds: float) -> None:
     mode an analyst's long transaction would hold the writer off until it ended."""
     import sqlite3
 
+    # Bytes 18 and 19 of a SQLite header are 2 in WAL mode. Checked on the bytes: opening the file
+    # with Python's SQLite and closing it drops the POSIX locks that DuckDB's own SQLite holds on it
+    # in this process (an analyst's open snapshot), which then fails with "disk I/O error".
+    try:
+        with open(catalog, "rb") as fh:
+            if fh.read(20)[18:20] == b"\x02\x02":
+                return
+    except FileNotFoundError:
+        pass
     catalog.parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(catalog, timeout=retry_seconds) as lite:
         if lite.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":

@@ -80,7 +80,10 @@ def test_validation_results_and_reports(sample_run):
     failed = query(db, "SELECT expectation, \"column\", unexpected_count FROM validation_results WHERE NOT success")
     assert failed == [("expect_column_values_to_be_between", "published_at", 1)]
     assert query(db, "SELECT count(*) FROM validation_results")[0][0] >= 10
-    assert (sample_run / "reports" / "latest.html").read_text().count("<svg") >= 5
+    report = (sample_run / "reports" / "latest.html").read_text()
+    assert report.count("class=\"plotly-graph-div\"") >= 10 and "plotly.min.js" in report  # charts drawn by plotly.js in the browser
+    assert (sample_run / "reports" / "plotly.min.js").exists() and (sample_run / "reports" / "index.html").exists()
+    assert query(db, "SELECT sum(documents) FROM source_health")[0][0] == 34
     assert (sample_run / "reports" / "data_docs" / "index.html").exists()
     assert any((sample_run / "corpus.files" / "main" / "articles").glob("*.parquet"))  # the open format, no export step
     assert query(db, "SELECT count(*) FROM removed_segments")[0][0] > 100
@@ -154,3 +157,28 @@ def live_files(db) -> dict[str, int]:
     with read_connection(db) as con:
         tables = [t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'corpus'").fetchall()]
         return {t: con.execute(f"SELECT count(*) FROM ducklake_list_files('corpus', '{t}')").fetchall()[0][0] for t in tables}
+
+
+def test_a_drifting_source_fails_the_run_when_health_action_is_fail(airflow_env, tmp_path):
+    """Three runs of four outlets, then one whose pages of shiftpost.example moved behind a wall:
+    with health_action 'fail', the DAG run lands its batch and fails, saying which source drifted."""
+    import subprocess
+
+    from pipeline.benchmarks.source_drift import CHANGED, write_series
+    from tests.e2e.runner import AIRFLOW
+
+    home = tmp_path / "home"
+    folders = write_series(tmp_path / "input", runs=4, docs=12, change_at=4, seed=5)
+    newsingest = str(Path(AIRFLOW).with_name("newsingest"))
+    for folder in folders[:3]:
+        subprocess.run([newsingest, "run", "--input", str(folder), "--quiet", "--home", str(home)], check=True, capture_output=True, timeout=300)
+    result = subprocess.run(
+        [AIRFLOW, "dags", "test", "news_ingest", "-c", f'{{"input": "{folders[3]}"}}'],
+        env={**airflow_env, "NEWSINGEST_HOME": str(home), "NEWSINGEST_HEALTH_ACTION": "fail"}, capture_output=True, text=True, timeout=900,
+    )
+    output = result.stdout + result.stderr
+    assert "state=failed" in output, output[-6000:]
+    assert f"look like they changed their layout ({CHANGED}:" in output
+    db = home / "corpus.sqlite"
+    assert query(db, "SELECT count(*) FROM runs WHERE status = 'landed'")[0][0] == 4  # the batch is kept
+    assert query(db, "SELECT DISTINCT domain FROM source_health WHERE drift IS NOT NULL") == [(CHANGED,)]

@@ -3,12 +3,16 @@ baseline, on real runs of a generated outlet whose template changes halfway (con
 
 from __future__ import annotations
 
+import subprocess
+from datetime import timedelta
+
 import pytest
 
 from pipeline.benchmarks.source_drift import write_series
 from pipeline.monitor.health import SourceDriftError, SourceRun, check_action, enforce, judge, record_source_health
 from pipeline.settings import Settings, load_settings
-from tests.monitor.conftest import CHANGE_AT, DOCS, RUNS
+from tests.conftest import REPO
+from tests.monitor.conftest import CHANGE_AT, DOCS, NEWSINGEST, RUNS
 
 
 def test_the_changed_outlet_is_flagged_from_its_first_changed_run_and_no_other(drift_series):
@@ -90,3 +94,37 @@ def test_health_action_is_checked():
     enforce("r1", {"x.example": "why"}, Settings())  # warn: nothing raised
     with pytest.raises(SourceDriftError, match="x.example: why"):
         enforce("r1", {"x.example": "why"}, Settings(health_action="fail"))
+
+
+def test_backfill_records_runs_that_have_no_health(drift_series):
+    from pipeline.store.db import connect
+
+    settings = load_settings(home=drift_series.home)
+    before = drift_series.sql("SELECT * FROM source_health WHERE run_id IN ('series-01', 'series-02') ORDER BY ALL")
+    with connect(settings.db_path, near_index=False) as con:
+        con.execute("DELETE FROM source_health WHERE run_id IN ('series-01', 'series-02')")
+    done = subprocess.run([NEWSINGEST, "report", "--backfill-health"], env=drift_series.env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "source health recorded for 2 earlier runs" in done.stderr
+    assert drift_series.sql("SELECT * FROM source_health WHERE run_id IN ('series-01', 'series-02') ORDER BY ALL") == before
+
+
+def test_fetch_lag_of_fetched_pages(drift_series):
+    """Pages the fetcher received (its fetch_state) get fetched_at - published_at per source."""
+    from pipeline.store.db import connect_file
+
+    settings = load_settings(home=drift_series.home)
+    articles = drift_series.sql("SELECT url, published_at FROM articles WHERE run_id = 'series-02' AND domain = 'metrotribune.example'")
+    assert len(articles) == DOCS
+    with connect_file(settings.fetch_state_path, REPO / "schemas" / "fetch") as con:
+        for n, (url, published) in enumerate(articles):
+            con.execute("INSERT INTO fetch_state (url, kind, status, fetched_at, checked_at, fetch_run_id) VALUES (?, 'page', 'fetched', ?, ?, 'f1')",
+                        [url, published + timedelta(hours=2 + n % 2), published + timedelta(hours=3)])
+    try:
+        record_source_health("series-02", settings)
+        lags = dict(drift_series.sql("SELECT domain, fetch_lag_seconds FROM source_health WHERE run_id = 'series-02'"))
+        assert lags.pop("metrotribune.example") == pytest.approx(2.5 * 3600)  # median of 2 h and 3 h lags
+        assert set(lags.values()) == {None}
+    finally:
+        settings.fetch_state_path.unlink()
+        record_source_health("series-02", settings)
