@@ -7,9 +7,11 @@ given on two lines) gets ``{"id", "line", "error", "detail"}`` in its place (``i
 there is no usable one), the good records are clustered without it, and the command exits 1. An
 input file that cannot be read is a message on standard error and exit status 2.
 
-The input is read a line at a time and each text is dropped once sketched: memory follows the
-number of records (their sketches, about half the size of their texts, and their metadata), not
-the size of the file.
+The input is read a line at a time and each text is dropped once sketched; per record only its
+sketch, id, exact-copy hash, line number and canonical-order fields are kept, in columns (about
+150 bytes beside the sketch), refused lines' answers go to a spill file, the sketches are released
+once clustered and the output is written as it is produced. Peak memory is the sketches (about a
+third of the input for news articles) and the clustering's index over them, not the file's size.
 
 Kept light on purpose: this path imports no pyarrow, duckdb or cleaner, so a process that
 deduplicates ten thousand articles spends its time deduplicating them.
@@ -17,12 +19,18 @@ deduplicates ten thousand articles spends its time deduplicating them.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
-from dataclasses import dataclass
+import pickle
+import tempfile
+from array import array
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from pipeline.dedup.canonical import Member, is_agency_site
-from pipeline.dedup.cluster import CONTAINMENT, Doc, cluster
+from pipeline.dedup import cluster as clustering
+from pipeline.dedup.canonical import Member, canonical_key, is_agency_site
+from pipeline.dedup.cluster import CANDIDATE_POSTING, CONTAINMENT, FULL_COPY, KEY_MODULUS, MAX_CANDIDATES, MIN_SHARED, Doc, cluster
 from pipeline.dedup.sketch import Sketch, sketch_texts
 
 
@@ -35,6 +43,7 @@ SKETCH_BATCH = 512  # texts sketched together (on threads from 256, sketch.PARAL
 SKETCH_BATCH_CHARS = 8_000_000  # and at most this much text held waiting for it
 READ_CHUNK = 1 << 20  # read buffer; a line over the limit is skipped in pieces of this size
 WRITE_BATCH = 10_000  # output rows encoded at a time
+SPILL_BYTES = 1 << 20  # refused lines' error objects held in memory before they go to a temporary file
 
 
 def _domain(url) -> str:
@@ -82,15 +91,6 @@ def dedup_records(records: list[dict], containment: float = CONTAINMENT) -> list
     domains: dict[str, str] = {}
     docs = [_doc(key, r.get("url"), r.get("published_at"), sketch, domains) for key, r, sketch in zip(ids, records, sketches)]
     return _clusters(docs, containment)
-
-
-@dataclass(slots=True)
-class Record:
-    """A usable input line reduced to what clustering needs: its text is sketched and dropped."""
-
-    line: int
-    key: str
-    doc: Doc | None = None  # set once the batch holding its text is sketched
 
 
 def _problem(record) -> str | None:
@@ -157,66 +157,188 @@ def _decode_line(line: bytes):
         return json.loads(line)
 
 
-def read_records(path: str, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> list:
-    """One entry per non-blank input line, in order: a ``Record`` (the line's id, sketch and
-    metadata; the text itself is not kept), or an error object for a line that cannot be
-    clustered (``"error"`` set). The file is read a line at a time and texts are sketched in
-    batches, so memory follows the number of records, not the size of the input. ``OSError``
-    when the file cannot be read."""
-    entries: list = []
-    pending: list[tuple[Record, object, object, str]] = []  # sketched together: (record, url, published_at, text)
+class Records:
+    """The usable lines of an input reduced to what clustering and the output need, column by
+    column (a Python object per record would cost more than its sketch), and the refused lines.
+
+    Per record: its id, sketch, exact-copy hash, line number and the parts of its canonical order
+    (agency site, publication time, word count); never its text, url or date. Refused lines are
+    pickled to a spill file in order as they are met (in memory until it passes ``SPILL_BYTES``),
+    so a file of bad lines costs no memory either."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.samples: list[bytes] | None = []
+        self.wholes = array("Q")
+        self.lines = array("q")
+        self.not_agency = bytearray()
+        self.published = array("d")  # canonical_key's timestamp (inf: no date)
+        self.less_words = array("q")  # minus the word count: more complete copies first
+        self.twice: dict[str, list[int]] = {}  # an id given on several lines -> those lines
+        self.spill = tempfile.SpooledTemporaryFile(max_size=SPILL_BYTES)  # noqa: SIM115 (closed by close(), which iter_results calls)
+        self.errors = 0
+        self.first_error: dict | None = None
+
+    def refuse(self, row: dict) -> None:
+        pickle.dump(row, self.spill, pickle.HIGHEST_PROTOCOL)
+        self.errors += 1
+        if self.first_error is None:
+            self.first_error = row
+
+    def add(self, line: int, key: str, url, published_at, sketch: Sketch) -> None:
+        samples, words, whole = sketch
+        domain = _domain(url)
+        agency = is_agency_site(domain)
+        # canonical_key itself, so the order is the one cluster() uses (a record is never short).
+        _, not_agency, published, less_words, _ = canonical_key(Member(key, _published(published_at), words, domain, "wire" if agency else None))
+        self.keys.append(key)
+        self.samples.append(samples)
+        self.wholes.append(whole)
+        self.lines.append(line)
+        self.not_agency.append(not_agency)
+        self.published.append(published)
+        self.less_words.append(less_words)
+
+    @property
+    def refused(self) -> int:
+        """Lines answered with an error object."""
+        return self.errors + sum(map(len, self.twice.values()))
+
+    def __len__(self) -> int:
+        """Lines answered: one per non-blank input line."""
+        return self.errors + len(self.keys)
+
+    def first_refused(self) -> dict | None:
+        """The first error object of the output (in line order)."""
+        first = self.first_error
+        for key, lines in self.twice.items():
+            if first is None or lines[0] < first["line"]:
+                first = _twice(key, lines)
+        return first
+
+    def close(self) -> None:
+        self.spill.close()
+
+
+def _twice(key: str, lines: list[int], line: int | None = None) -> dict:
+    return _error(lines[0] if line is None else line, "duplicate_id", f"id {key!r} is on lines {', '.join(map(str, lines))}", key)
+
+
+def read_records(path: str, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Records:
+    """Every non-blank input line, as a record (id, sketch and what orders it; the text is
+    sketched in batches and dropped) or an error object for a line that cannot be clustered.
+    The file is read a line at a time. ``OSError`` when it cannot be read."""
+    records = Records()
+    pending: list[tuple[int, str, object, object, str]] = []  # sketched together: (line, id, url, published_at, text)
     pending_chars = 0
-    domains: dict[str, str] = {}
 
     def sketch_pending() -> None:
-        for (record, url, published_at, _), sketch in zip(pending, sketch_texts([text for *_, text in pending])):
-            record.doc = _doc(record.key, url, published_at, sketch, domains)
+        for (line, key, url, published_at, _), sketch in zip(pending, sketch_texts([text for *_, text in pending])):
+            records.add(line, key, url, published_at, sketch)
         pending.clear()
 
-    with open(path, "rb", buffering=READ_CHUNK) as fh:
-        for number, line in _read_lines(fh, max_line_bytes):
-            if isinstance(line, int):
-                entries.append(_error(number, "too_large", f"line of {line} bytes, over the limit of {max_line_bytes}"))
-                continue
-            try:
-                record = _decode_line(line)
-            except RecursionError:
-                entries.append(_error(number, "invalid_json", "nested too deeply"))
-                continue
-            except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError
-                entries.append(_error(number, "invalid_json", str(exc)))
-                continue
-            problem = _problem(record)
-            if problem:
-                entries.append(_error(number, "invalid_record", problem, record.get("id") if isinstance(record, dict) else None))
-                continue
-            entry = Record(number, str(record["id"]))
-            entries.append(entry)
-            pending.append((entry, record.get("url"), record.get("published_at"), record["text"]))
-            pending_chars += len(record["text"])
-            if len(pending) >= SKETCH_BATCH or pending_chars >= SKETCH_BATCH_CHARS:
-                sketch_pending()
-                pending_chars = 0
-    sketch_pending()
+    try:
+        with open(path, "rb", buffering=READ_CHUNK) as fh:
+            for number, line in _read_lines(fh, max_line_bytes):
+                if isinstance(line, int):
+                    records.refuse(_error(number, "too_large", f"line of {line} bytes, over the limit of {max_line_bytes}"))
+                    continue
+                try:
+                    record = _decode_line(line)
+                except RecursionError:
+                    records.refuse(_error(number, "invalid_json", "nested too deeply"))
+                    continue
+                except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError
+                    records.refuse(_error(number, "invalid_json", str(exc)))
+                    continue
+                problem = _problem(record)
+                if problem:
+                    records.refuse(_error(number, "invalid_record", problem, record.get("id") if isinstance(record, dict) else None))
+                    continue
+                pending.append((number, str(record["id"]), record.get("url"), record.get("published_at"), record["text"]))
+                pending_chars += len(record["text"])
+                if len(pending) >= SKETCH_BATCH or pending_chars >= SKETCH_BATCH_CHARS:
+                    sketch_pending()
+                    pending_chars = 0
+        sketch_pending()
+    except BaseException:
+        records.close()
+        raise
     # An id given twice is ambiguous: every record carrying it is refused, naming the lines.
-    lines_of: dict[str, list[int]] = {}
-    for entry in entries:
-        if isinstance(entry, Record):
-            lines_of.setdefault(entry.key, []).append(entry.line)
-    for position, entry in enumerate(entries):
-        if isinstance(entry, Record) and len(same := lines_of[entry.key]) > 1:
-            entries[position] = _error(entry.line, "duplicate_id", f"id {entry.key!r} is on lines {', '.join(map(str, same))}", entry.key)
-    return entries
+    seen: set[str] = set()
+    twice = {key for key in records.keys if key in seen or seen.add(key)}
+    del seen
+    if twice:
+        for key, line in zip(records.keys, records.lines):
+            if key in twice:
+                records.twice.setdefault(key, []).append(line)
+    return records
 
 
-def dedup_entries(entries: list, containment: float = CONTAINMENT) -> tuple[list[dict], int]:
-    """Output rows for ``read_records``' entries, in order, and the number of error rows."""
-    docs = [e.doc for e in entries if isinstance(e, Record)]
-    clustered = iter(_clusters(docs, containment))
-    return [next(clustered) if isinstance(e, Record) else e for e in entries], len(entries) - len(docs)
+def _cluster_sorted(samples: list[bytes], wholes: list[int], containment: float) -> list[tuple[int, float, int]]:
+    """``cluster.cluster`` on sketches already in canonical order: the same calls without a Doc,
+    a Member and an Assignment per record."""
+    if clustering._sketch is not None:
+        return clustering._sketch.cluster_sorted(samples, wholes, containment, FULL_COPY, MIN_SHARED, CANDIDATE_POSTING, MAX_CANDIDATES, KEY_MODULUS)
+    return clustering.cluster_sorted(samples, wholes, containment, MIN_SHARED)
 
 
-def write_results(rows: list[dict], out: str | None, stdout) -> None:
+def iter_results(records: Records, containment: float = CONTAINMENT) -> Iterator[dict]:
+    """Output rows in input order: the clusters of the records and the error objects of the
+    refused lines. The sketches are released once clustered, before the first row. Consumes
+    ``records``."""
+    keys, lines, twice = records.keys, records.lines, records.twice
+    not_agency, published, less_words = records.not_agency, records.published, records.less_words
+    clustered = [i for i in range(len(keys)) if keys[i] not in twice] if twice else range(len(keys))
+    order = array("q", sorted(clustered, key=lambda i: (not_agency[i], published[i], less_words[i], keys[i])))
+    del clustered
+    records.not_agency = records.published = records.less_words = None
+    samples = [records.samples[i] for i in order]
+    wholes = [records.wholes[i] for i in order]
+    records.samples = records.wholes = None
+    found = _cluster_sorted(samples, wholes, containment)
+    del samples, wholes  # the sketches: the bulk of the memory
+    canonical = array("q", bytes(8 * len(keys)))
+    similarity = array("d", bytes(8 * len(keys)))
+    for i, (position, score, _method) in zip(order, found):
+        canonical[i] = order[position]
+        similarity[i] = round(score, 4)
+    del found, order
+    errors = _spilled(records)
+    error = next(errors, None)
+    try:
+        for i, key in enumerate(keys):
+            while error is not None and error["line"] < lines[i]:
+                yield error
+                error = next(errors, None)
+            if key in twice:
+                yield _twice(key, twice[key], lines[i])
+            else:
+                leader = keys[canonical[i]]
+                yield {"id": key, "cluster_id": leader, "canonical_id": leader, "similarity": similarity[i]}
+        while error is not None:
+            yield error
+            error = next(errors, None)
+    finally:
+        records.close()
+
+
+def _spilled(records: Records) -> Iterator[dict]:
+    records.spill.seek(0)
+    for _ in range(records.errors):
+        yield pickle.load(records.spill)
+
+
+def dedup_entries(records: Records, containment: float = CONTAINMENT) -> tuple[list[dict], int]:
+    """All output rows of ``read_records``' result, in order, and the number of error rows (for
+    tests and small inputs: the command streams ``iter_results`` to ``write_results``)."""
+    refused = records.refused
+    return list(iter_results(records, containment)), refused
+
+
+def write_results(rows: Iterable[dict], out: str | None, stdout) -> int:
+    """Write the rows as JSON lines to ``out`` (standard output when None), encoded a slice at a
+    time as they come; returns how many were written."""
     try:
         import msgspec
 
@@ -226,12 +348,11 @@ def write_results(rows: list[dict], out: str | None, stdout) -> None:
         def encode(part):
             return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in part).encode("utf-8")
 
-    # In slices: the encoded output is never held whole.
-    if out:
-        with open(out, "wb") as fh:
-            for start in range(0, len(rows), WRITE_BATCH):
-                fh.write(encode(rows[start : start + WRITE_BATCH]))
-    else:
-        for start in range(0, len(rows), WRITE_BATCH):
-            stdout.buffer.write(encode(rows[start : start + WRITE_BATCH]))
-        stdout.flush()
+    rows = iter(rows)
+    written = 0
+    with open(out, "wb") if out else contextlib.nullcontext(stdout.buffer) as fh:
+        while part := list(itertools.islice(rows, WRITE_BATCH)):
+            fh.write(encode(part))
+            written += len(part)
+        fh.flush()
+    return written
