@@ -109,23 +109,25 @@ def cmd_eval_clean(args) -> int:
 def cmd_dedup(args) -> int:
     """Exit 0, or 1 when some records were refused (an error object stands in their place), or 2
     when the input cannot be read or the output written."""
-    from pipeline.dedup.records import dedup_entries, read_records, write_results
+    from pipeline.dedup.records import iter_results, read_records, write_results
 
     settings = load_settings(args.config)
     try:
-        entries = read_records(args.input, settings.max_document_bytes)
+        records = read_records(args.input, settings.max_document_bytes)
     except OSError as exc:
         print(f"newsingest dedup: cannot read {args.input}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    results, refused = dedup_entries(entries, containment=settings.near_dup_threshold)
+    # Counted before the rows are written: writing consumes the records.
+    refused, first, total = records.refused, records.first_refused(), len(records)
     try:
-        write_results(results, args.out, sys.stdout)
+        write_results(iter_results(records, containment=settings.near_dup_threshold), args.out, sys.stdout)
     except OSError as exc:
         print(f"newsingest dedup: cannot write {args.out or 'standard output'}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    finally:
+        records.close()
     if refused:
-        first = next(r for r in results if "error" in r)
-        print(f"newsingest dedup: {refused} of {len(results)} records refused (first: line {first['line']}, {first['error']}: {first['detail']})", file=sys.stderr)
+        print(f"newsingest dedup: {refused} of {total} records refused (first: line {first['line']}, {first['error']}: {first['detail']})", file=sys.stderr)
         return 1
     return 0
 
