@@ -292,53 +292,85 @@ def stage_clean(shard_url: str, boilerplate_url: str, settings: Settings) -> dic
 
 # --------------------------------------------------------------------------- dedup
 
+DEDUP_CHUNK_ROWS = 8192  # verdict rows built and written at a time (their sketches, about 12 MB)
+
+
 def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> dict:
     """Exact, near-duplicate and story levels, against this batch and the stored history."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from pipeline.dedup.history import StoredIndex
-    from pipeline.dedup.near import near_duplicates
-    from pipeline.dedup.story import assign_stories
+    from pipeline.dedup.near import near_duplicates_columns
+    from pipeline.dedup.story import stories_of
     from pipeline.store.db import run_landed
     from pipeline.store.reindex import history_connection
 
     out = staging.run_dir(settings.staging_url, run_id)
-    rows = staging.read_columns([r["articles"] for r in clean_results], staging.DEDUP_INPUT).to_pylist()
-    for row in rows:  # names and domains repeat across the batch: one string object each
-        row["story_terms"] = [sys.intern(t) for t in row["story_terms"]]
-        row["domain"] = sys.intern(row["domain"])
-    rows.sort(key=lambda r: (r["article_id"], r["raw_id"]))
+    # Column by column, never a dict per article: the batch's sketches are held once, as the
+    # bytes the clustering reads, and the other columns stay in Arrow until they are written.
+    table, sketches, terms = _dedup_input([r["articles"] for r in clean_results])
     # One row per article_id: the same URL (or, without one, the same body) twice in a batch.
-    unique, same_id = [], []
-    for row in rows:
-        if unique and unique[-1]["article_id"] == row["article_id"]:
-            same_id.append(_ledger_row(row["raw_id"], row["uri"], "duplicate", row["article_id"], "same_article_id", row["domain"]))
-        else:
-            unique.append(row)
-    del rows
-    batch_ids = {r["article_id"] for r in unique}
+    order = pc.sort_indices(table, sort_keys=[("article_id", "ascending"), ("raw_id", "ascending")]).to_pylist()
+    ids = table.column("article_id").to_pylist()
+    keep, repeated, last = [], [], None
+    for i in order:
+        (repeated if ids[i] == last else keep).append(i)
+        last = ids[i]
+    del order
+    same_id = [
+        _ledger_row(raw_id, uri, "duplicate", article_id, "same_article_id", domain)
+        for raw_id, uri, article_id, domain in zip(*(table.column(c).take(pa.array(repeated, pa.int64())).to_pylist() for c in ("raw_id", "uri", "article_id", "domain")))
+    ]
+    sketches, terms = [sketches[i] for i in keep], [terms[i] for i in keep]
+
+    def column(name: str) -> list:
+        values = table.column(name).to_pylist()
+        return [values[i] for i in keep]
+
+    ids, published = [ids[i] for i in keep], column("published_at")
+    batch_ids = set(ids)
     with history_connection(settings.db_path, settings.lock_retry_seconds) as con, \
             StoredIndex(settings, con, hide_run=run_id if con is not None and run_landed(con, run_id) else None) as history:
-        near = near_duplicates(unique, history if history.available else None, settings.near_dup_threshold, settings.min_body_words)
-        short = _unmatched_short(unique, near.unmatched_short, settings)
-        if short:
-            unique = [r for r in unique if r["article_id"] not in near.unmatched_short]
-        terms, sf, members = assign_stories(unique, near, history, settings, batch_ids)
-    # Built column by column: a dict per article would cost more than the sketches themselves.
-    columns: dict[str, list] = {name: [] for name in staging.DEDUPED.names}
-    for r in unique:
-        found = near.assigned[r["article_id"]]
-        linked = found.canonical != r["article_id"]
-        for name in ("article_id", "raw_id", "uri", "domain", "published_at", "word_count", "wire_agency", "sketch", "whole_hash"):
-            columns[name].append(r[name])
-        columns["dup_group"].append(found.canonical)
-        columns["similarity"].append(found.similarity if linked else None)
-        columns["method"].append(found.method if linked else None)
-        columns["linked_to"].append(found.canonical if linked else None)
-        columns["story_group"].append(sf.find(r["article_id"]))
-        columns["story_terms"].append(terms[r["article_id"]])
-    deduped_table = pa.table({name: pa.array(columns.pop(name), staging.DEDUPED.field(name).type) for name in staging.DEDUPED.names})
+        near = near_duplicates_columns({
+            "article_id": ids, "published_at": published, "sketch": sketches,
+            "word_count": column("word_count"), "whole_hash": column("whole_hash"),
+            "domain": [sys.intern(d) for d in column("domain")], "wire_agency": column("wire_agency"),  # a few names repeat across the batch
+        }, history if history.available else None, settings.near_dup_threshold, settings.min_body_words)
+        short = []
+        if near.unmatched_short:
+            gone = [a in near.unmatched_short for a in ids]
+            dropped = table.take(pa.array([i for i, g in zip(keep, gone) if g], pa.int64()))
+            short = _unmatched_short(dropped.column("raw_id").to_pylist(), dropped.column("uri").to_pylist(), dropped.column("word_count").to_pylist(), settings)
+            keep, ids, published, sketches, terms = ([v for v, g in zip(values, gone) if not g] for values in (keep, ids, published, sketches, terms))
+        stories = stories_of(dict(zip(ids, terms)), dict(zip(ids, published)), near, history, settings, batch_ids)
+    del terms, published, batch_ids
+    sf, members = stories.groups, stories.members
+    # Written a chunk at a time: only a chunk's sketches are ever in Arrow beside the Python ones.
+    groups: set[str] = set()
+    links = 0
+
+    def chunks():
+        nonlocal links
+        for start in range(0, len(ids), DEDUP_CHUNK_ROWS):
+            part = table.take(pa.array(keep[start : start + DEDUP_CHUNK_ROWS], pa.int64()))
+            found = [near.assigned[a] for a in ids[start : start + DEDUP_CHUNK_ROWS]]
+            linked = [f.canonical != a for f, a in zip(found, ids[start : start + DEDUP_CHUNK_ROWS])]
+            links += sum(linked)
+            groups.update(f.canonical for f in found)
+            computed = {
+                "dup_group": [f.canonical for f in found],
+                "similarity": [f.similarity if k else None for f, k in zip(found, linked)],
+                "method": [f.method if k else None for f, k in zip(found, linked)],
+                "linked_to": [f.canonical if k else None for f, k in zip(found, linked)],
+                "story_group": [sf.find(a) for a in ids[start : start + DEDUP_CHUNK_ROWS]],
+                "sketch": sketches[start : start + DEDUP_CHUNK_ROWS],
+            }
+            yield pa.table([
+                part.column(f.name).cast(f.type) if f.name in part.column_names else pa.array(computed[f.name], f.type) for f in staging.DEDUPED
+            ], schema=staging.DEDUPED)
+
+    articles = staging.write_chunks(f"{out}/dedup/articles.parquet", staging.DEDUPED, chunks())
     member_rows = []
     for m in members.values():
         found = near.assigned.get(m["article_id"])
@@ -351,26 +383,41 @@ def stage_dedup(clean_results: list[dict], run_id: str, settings: Settings) -> d
             "similarity": found.similarity if linked else None, "method": found.method if linked else None,
             "sketch": m["sketch"], "whole_hash": m["whole_hash"],
         })
-    links = deduped_table.num_rows - deduped_table.column("linked_to").null_count
-    groups = len(pc.unique(deduped_table.column("dup_group")))
     return {
-        "articles": staging.write_table(f"{out}/dedup/articles.parquet", deduped_table),
+        "articles": articles,
         "members": staging.write(f"{out}/dedup/members.parquet", member_rows, staging.MEMBER),
         "same_id": staging.write(f"{out}/dedup/same_id.parquet", same_id, staging.LEDGER),
         "quarantine": staging.write(f"{out}/dedup/quarantine.parquet", short, staging.QUARANTINE),
-        "articles_in": len(unique) + len(same_id) + len(short),
-        "unique": len(unique),
-        "clusters": groups,
+        "articles_in": len(ids) + len(same_id) + len(short),
+        "unique": len(ids),
+        "clusters": len(groups),
         "links": links,
     }
 
 
-def _unmatched_short(rows: list[dict], unmatched: set[str], settings: Settings) -> list[dict]:
+def _dedup_input(urls: list[str]):
+    """The clean stage's dedup columns of a batch: a table of all but the sketches, and the
+    sketches (bytes) and story terms (lists of interned names) as Python lists. The sketches are
+    read a file at a time, so those of the whole batch never exist in Arrow as well."""
+    import pyarrow as pa
+
+    table = staging.read_columns(urls, [c for c in staging.DEDUP_INPUT if c != "sketch"]).combine_chunks()  # one chunk: a take does not concatenate it again
+    sketches = []
+    for url in urls:
+        sketches += staging.read_table(url, columns=["sketch"]).column("sketch").to_pylist()
+        pa.default_memory_pool().release_unused()  # else the allocator keeps every file's pages
+    terms = []
+    for start in range(0, table.num_rows, DEDUP_CHUNK_ROWS):  # names repeat across the batch: one string object each
+        terms += [[sys.intern(t) for t in names] for names in table.column("story_terms").slice(start, DEDUP_CHUNK_ROWS).to_pylist()]
+    return table, sketches, terms
+
+
+def _unmatched_short(raw_ids: list[str], uris: list[str], word_counts: list[int], settings: Settings) -> list[dict]:
     """Quarantine rows for the short texts that are no near-copy of a full article."""
     return [
-        {"raw_id": r["raw_id"], "uri": r["uri"], "stage": "dedup", "reason": "no_article_text",
-         "detail": f"{r['word_count']} words of article text after cleaning, need at least {settings.min_body_words}, and no near-copy of a longer article in the batch or the history"}
-        for r in rows if r["article_id"] in unmatched
+        {"raw_id": raw_id, "uri": uri, "stage": "dedup", "reason": "no_article_text",
+         "detail": f"{words} words of article text after cleaning, need at least {settings.min_body_words}, and no near-copy of a longer article in the batch or the history"}
+        for raw_id, uri, words in zip(raw_ids, uris, word_counts)
     ]
 
 

@@ -28,7 +28,7 @@ ARTICLE = pa.schema([
 CLEANED = pa.schema(list(ARTICLE) + [
     ("sketch", pa.binary()), ("whole_hash", pa.uint64()), ("story_terms", STRINGS), ("short", pa.bool_()),
 ])
-DEDUP_INPUT = ["article_id", "raw_id", "uri", "domain", "title", "published_at", "wire_agency", "word_count", "sketch", "whole_hash", "story_terms", "short"]
+DEDUP_INPUT = ["article_id", "raw_id", "uri", "domain", "published_at", "wire_agency", "word_count", "sketch", "whole_hash", "story_terms"]
 # The dedup stage's verdict per batch article (bodies stay in the clean stage's files).
 DEDUPED = pa.schema([
     ("article_id", pa.string()), ("raw_id", pa.string()), ("uri", pa.string()), ("domain", pa.string()),
@@ -84,6 +84,19 @@ def write_table(url: str, table: pa.Table) -> str:
     fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
     with fs.open(path, "wb") as fh:
         pq.write_table(table, fh, compression="zstd")
+    return url
+
+
+def write_chunks(url: str, schema: pa.Schema, chunks) -> str:
+    """One file from an iterable of tables (one row group each), each written before the next is
+    built: a big table costs the memory of a chunk."""
+    fs, path = fsspec.core.url_to_fs(url)
+    fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+    with fs.open(path, "wb") as fh, pq.ParquetWriter(fh, schema, compression="zstd") as writer:
+        for chunk in chunks:
+            writer.write_table(chunk)
+            del chunk
+            pa.default_memory_pool().release_unused()  # else the allocator keeps every chunk's pages
     return url
 
 

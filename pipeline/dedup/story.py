@@ -5,6 +5,7 @@ articles away, it only labels them with a common ``story_id``."""
 from __future__ import annotations
 
 import re
+from array import array
 from collections import Counter
 from datetime import datetime
 from typing import NamedTuple
@@ -39,6 +40,7 @@ def same_story(
 
 POSTING_CAP = 32  # a term held by more articles of the batch is too common to pair all of them
 NEIGHBOURS = 8  # ... so each of them is paired with this many of its next in time instead
+PAIR_CHUNK = 16384  # candidate pairs verified at a time (each takes width² bytes of comparisons, several times)
 
 
 def candidate_pairs(terms: dict[str, list[str]], min_shared: int, when: dict[str, datetime | None] | None = None) -> list[tuple[str, str]]:
@@ -56,14 +58,23 @@ def candidate_pairs(terms: dict[str, list[str]], min_shared: int, when: dict[str
 
     keys = sorted(terms)
     size = len(keys)
+    if size < 2:
+        return []
     vocabulary = {term: number for number, term in enumerate(sorted({t for key in keys for t in terms[key]}))}
-    held = [sorted({vocabulary[t] for t in terms[key]}) for key in keys]
-    width = max((len(ids) for ids in held), default=0)
-    if size < 2 or width < min_shared:
+    # Each article's term numbers, sorted, in one flat array: a list of ints per article would
+    # cost more than the table built from them.
+    held, counts = array("q"), array("q")
+    for key in keys:
+        ids = sorted({vocabulary[t] for t in terms[key]})
+        held.extend(ids)
+        counts.append(len(ids))
+    counts = np.frombuffer(counts, dtype=np.int64)
+    width = int(counts.max())
+    if width < min_shared:
         return []
     table = np.full((size, width), -1, dtype=np.int64)
-    for row, ids in enumerate(held):
-        table[row, : len(ids)] = ids
+    table[np.arange(width)[None, :] < counts[:, None]] = np.frombuffer(held, dtype=np.int64)  # row by row, left-aligned
+    del held, counts
     present = table >= 0
     df = np.bincount(table[present], minlength=len(vocabulary))
     rarity = np.where(present, df[table] * len(vocabulary) + table, np.iinfo(np.int64).max)  # rarest first, then by term
@@ -71,6 +82,7 @@ def candidate_pairs(terms: dict[str, list[str]], min_shared: int, when: dict[str
     prefix = np.arange(width)[None, :] < (present.sum(axis=1) - min_shared + 1)[:, None]
     post_rows = np.nonzero(prefix)[0]
     post_terms = ranked[prefix]
+    del present, rarity, ranked, prefix
     when = when or {}
     instants = np.array([_instant(when.get(key)) for key in keys])
     rank = np.empty(size, dtype=np.int64)
@@ -87,16 +99,18 @@ def candidate_pairs(terms: dict[str, list[str]], min_shared: int, when: dict[str
         first = np.flatnonzero((position + step < length) & (step <= reach))
         a, b = post_rows[first], post_rows[first + step]
         codes.append(np.minimum(a, b) * size + np.maximum(a, b))
-    pairs = np.sort(np.concatenate(codes))
+    pairs = np.concatenate(codes)
+    del codes, position, length, reach
+    pairs.sort()
     pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]][: len(pairs)]]  # np.unique hashes, and is far slower here
-    found = []
-    for chunk in range(0, len(pairs), 65536):
-        a, b = np.divmod(pairs[chunk : chunk + 65536], size)
+    found: list[tuple[str, str]] = []
+    for chunk in range(0, len(pairs), PAIR_CHUNK):
+        a, b = np.divmod(pairs[chunk : chunk + PAIR_CHUNK], size)
         ta, tb = table[a], table[b]
         shared = ((ta[:, :, None] == tb[:, None, :]) & (ta[:, :, None] >= 0)).sum(axis=(1, 2))
         keep = shared >= min_shared
-        found.extend(zip(a[keep].tolist(), b[keep].tolist()))
-    return [(keys[a], keys[b]) for a, b in found]
+        found.extend(zip(map(keys.__getitem__, a[keep].tolist()), map(keys.__getitem__, b[keep].tolist())))
+    return found
 
 
 def _instant(when: datetime | None) -> float:
@@ -134,6 +148,12 @@ def assign_stories(rows: list[dict], near, history, settings, batch_ids: set[str
     (default: the rows'), whose stored versions are replaced, not kept."""
     terms = {r["article_id"]: r["story_terms"] for r in rows}
     when = {r["article_id"]: r["published_at"] for r in rows}
+    return stories_of(terms, when, near, history, settings, batch_ids)
+
+
+def stories_of(terms: dict[str, list[str]], when: dict[str, datetime | None], near, history, settings, batch_ids: set[str] | None = None) -> Stories:
+    """``assign_stories`` on the batch's story terms and publication times per article (what the
+    dedup stage builds from columns, without a row per article)."""
     batch_ids = set(terms) if batch_ids is None else batch_ids
     stored = history is not None and history.available
     stored_stories: dict[str, str] = {}
