@@ -10,6 +10,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 import fsspec
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -29,49 +30,71 @@ ARTICLE_COLUMNS = (
 )
 VERDICT_COLUMNS = [name for name in staging.DEDUPED.names if name not in ("sketch", "story_terms")]  # both go in by SQL
 KEY_CHUNK = 5_000  # leaders whose index keys are computed and inserted at a time
+ARTICLE_CHUNK_ROWS = 10_000  # clean-stage rows (bodies) appended to articles by one statement
+LINKS = pa.schema([("article_id", pa.string()), ("linked_to", pa.string()), ("similarity", pa.float64()), ("method", pa.string())])
 
 
 def _member(row: dict, min_body_words: int) -> Member:
     return Member(row["article_id"], row["published_at"], row["word_count"], row["domain"] or "", row["wire_agency"], row["word_count"] < min_body_words)
 
 
-def _elect(batch: list[dict], members: list[dict], dropped: set[str], sketches, min_body_words: int):
+def _elect(batch: pa.Table, members: list[dict], dropped: set[str], sketches, min_body_words: int):
     """Canonical copy (the dedup stage's cluster leader) and story id per article, batch and stored,
     and the links measured again for the copies of a cluster whose leader was quarantined.
-    ``sketches(ids)`` gives (sketch, whole hash) of batch articles, read only for such clusters."""
-    stories: dict[str, list[str]] = defaultdict(list)
-    groups: dict[str, list[dict]] = defaultdict(list)
-    for row in batch + members:
-        stories[row["story_group"]].append(row["article_id"])
-        groups[row["dup_group"]].append(row)
-    cluster: dict[str, tuple[str, bool]] = {}
+    ``sketches(ids)`` gives (sketch, whole hash) of batch articles, read only for such clusters.
+    The batch's answers are columns beside ``batch`` (dup_cluster_id, is_canonical, story_id);
+    the stored members' are dicts by article id, as are the relinked."""
+    ids, leaders = batch.column("article_id"), batch.column("dup_group")
+    # Story id: the smallest article id of the story group, batch and stored members together.
+    grouped = pa.table({
+        "article_id": pa.chunked_array([*ids.chunks, pa.array([m["article_id"] for m in members], pa.string())], pa.string()),
+        "story_group": pa.chunked_array([*batch.column("story_group").chunks, pa.array([m["story_group"] for m in members], pa.string())], pa.string()),
+    })
+    firsts = grouped.group_by("story_group", use_threads=False).aggregate([("article_id", "min")])
+    story_ids = pc.take(firsts.column("article_id_min"), pc.index_in(grouped.column("story_group"), value_set=firsts.column("story_group").combine_chunks(), skip_nulls=False))
+    story = dict(zip((m["article_id"] for m in members), story_ids.slice(len(ids)).to_pylist()))
+    cluster: dict[str, tuple[str, bool]] = {m["article_id"]: (m["dup_group"], m["article_id"] == m["dup_group"]) for m in members}
     relinked: dict[str, Assignment] = {}
-    for leader, rows in groups.items():
-        if leader in dropped:
-            # The leader was quarantined: its copies are clustered again without it, so each is
-            # linked (or not) by its similarity to the copy that now leads, not to the dropped one.
-            found_sketches = sketches([r["article_id"] for r in rows if "sketch" not in r])
-            docs = []
-            for r in rows:
-                sketch, whole = (r["sketch"], r["whole_hash"]) if "sketch" in r else found_sketches.get(r["article_id"], (None, None))
-                if sketch is not None:
-                    docs.append(Doc(r["article_id"], sketch, whole, _member(r, min_body_words)))
-            relinked.update(near_cluster(docs))
-            leader = choose_canonical([_member(r, min_body_words) for r in rows]).article_id
-            for r in rows:
-                found = relinked.get(r["article_id"])
-                cluster[r["article_id"]] = (found.canonical, found.canonical == r["article_id"]) if found else (leader, r["article_id"] == leader)
-            continue
+    regrouped = pc.is_in(leaders, value_set=pa.array(sorted(dropped), pa.string()))
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for row in batch.filter(regrouped).select(VERDICT_COLUMNS).to_pylist() + [m for m in members if m["dup_group"] in dropped]:
+        groups[row["dup_group"]].append(row)
+    for rows in groups.values():
+        # The leader was quarantined: its copies are clustered again without it, so each is
+        # linked (or not) by its similarity to the copy that now leads, not to the dropped one.
+        found_sketches = sketches([r["article_id"] for r in rows if "sketch" not in r])
+        docs = []
         for r in rows:
-            cluster[r["article_id"]] = (leader, r["article_id"] == leader)
-    story = {a: first for ids in stories.values() for first in (min(ids),) for a in ids}
-    return cluster, story, relinked
+            sketch, whole = (r["sketch"], r["whole_hash"]) if "sketch" in r else found_sketches.get(r["article_id"], (None, None))
+            if sketch is not None:
+                docs.append(Doc(r["article_id"], sketch, whole, _member(r, min_body_words)))
+        relinked.update(near_cluster(docs))
+        leader = choose_canonical([_member(r, min_body_words) for r in rows]).article_id
+        for r in rows:
+            found = relinked.get(r["article_id"])
+            cluster[r["article_id"]] = (found.canonical, found.canonical == r["article_id"]) if found else (leader, r["article_id"] == leader)
+    regrouped_ids = {a: cluster[a] for a in batch.filter(regrouped).column("article_id").to_pylist()}
+    elected = {
+        "dup_cluster_id": _override(ids, leaders, {a: c[0] for a, c in regrouped_ids.items()}, pa.string()),
+        "is_canonical": _override(ids, pc.equal(ids, leaders), {a: c[1] for a, c in regrouped_ids.items()}, pa.bool_()),
+        "story_id": story_ids.slice(0, len(ids)),
+    }
+    return elected, cluster, story, relinked
 
 
-def _first_per_document(rows: list[dict]) -> list[dict]:
+def _override(ids: pa.ChunkedArray, column, values: dict, type_: pa.DataType):
+    """``column`` with ``values`` (article id -> value) in the rows of the articles it names."""
+    if not values:
+        return column
+    at = pc.index_in(ids, value_set=pa.array(list(values), pa.string()))
+    return pc.if_else(pc.is_valid(at), pc.take(pa.array(list(values.values()), type_), at), column)
+
+
+def _first_per_document(table: pa.Table) -> pa.Table:
     """A document quarantined at two stages is one outcome: the first stage's reason."""
-    seen: set[tuple[str, str]] = set()
-    return [row for row in rows if not ((row["raw_id"], row["uri"]) in seen or seen.add((row["raw_id"], row["uri"])))]
+    numbered = table.append_column("row_number", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    first = numbered.group_by(["raw_id", "uri"], use_threads=False).aggregate([("row_number", "min")]).column("row_number_min")
+    return table.take(np.sort(first.to_numpy()))
 
 
 def land_batch(
@@ -92,15 +115,20 @@ def land_batch(
     pipeline_version: str,
 ) -> dict:
     """``articles_url``: the dedup stage's verdicts; ``article_urls``: the clean stage's article
-    files (bodies); ``copies_url``: inputs whose bytes equal an earlier input's (outcome follows it)."""
+    files (bodies); ``copies_url``: inputs whose bytes equal an earlier input's (outcome follows it).
+    The batch's verdicts stay columns (Arrow) from the staged file to DuckDB: a dict per article
+    would cost more than everything else the stage holds."""
     now = datetime.now(UTC)
-    quarantine = staging.read_many(quarantine_urls, staging.QUARANTINE)
-    quarantined_raw = {q["raw_id"] for q in quarantine}
-    verdicts = staging.read_table(articles_url, columns=VERDICT_COLUMNS).to_pylist()
-    batch = [r for r in verdicts if r["raw_id"] not in quarantined_raw]
-    batch_ids = {r["article_id"] for r in verdicts}
+    quarantine = staging.read_columns(quarantine_urls, staging.QUARANTINE.names).cast(staging.QUARANTINE)
+    quarantined_raw = pc.unique(quarantine.column("raw_id"))
+    verdicts = staging.read_table(articles_url, columns=VERDICT_COLUMNS).combine_chunks()
+    out = pc.is_in(verdicts.column("raw_id"), value_set=quarantined_raw)
+    batch = verdicts.filter(pc.invert(out))
+    dropped = set(verdicts.filter(out).column("article_id").to_pylist())
     # The dedup stage never passes a batch article as a stored member; its stored version is replaced.
-    members = [m for m in staging.read(members_url) if m["article_id"] not in batch_ids]
+    members = staging.read_table(members_url)
+    members = members.filter(pc.invert(pc.is_in(members.column("article_id"), value_set=verdicts.column("article_id").combine_chunks()))).to_pylist()
+    del verdicts, out
 
     def batch_sketches(ids: list[str]) -> dict[str, tuple[bytes, int]]:
         if not ids:
@@ -108,69 +136,79 @@ def land_batch(
         table = staging.read_table(articles_url, columns=["article_id", "sketch", "whole_hash"], filters=[("article_id", "in", ids)])
         return {a: (s, w) for a, s, w in zip(*(table.column(c).to_pylist() for c in ("article_id", "sketch", "whole_hash")))}
 
-    dropped = {r["article_id"] for r in verdicts if r["raw_id"] in quarantined_raw}
-    cluster, story, relinked = _elect(batch, members, dropped, batch_sketches, settings.min_body_words)
-    del verdicts
-    for row in batch + members:
-        found = relinked.get(row["article_id"])
+    elected, cluster, story, relinked = _elect(batch, members, dropped, batch_sketches, settings.min_body_words)
+    ids = batch.column("article_id")
+    moved = {a: found for a, found in relinked.items() if found.canonical != a}
+    for name, value in (("linked_to", lambda f: f.canonical), ("similarity", lambda f: f.similarity), ("method", lambda f: f.method)):
+        changed = {a: value(found) if a in moved else None for a, found in relinked.items()}
+        batch = batch.set_column(batch.schema.get_field_index(name), name, _override(ids, batch.column(name), changed, batch.schema.field(name).type))
+    for m in members:
+        found = relinked.get(m["article_id"])
         if found is not None:
-            linked = found.canonical != row["article_id"]
-            row.update(linked_to=found.canonical if linked else None, similarity=found.similarity if linked else None,
-                       method=found.method if linked else None, reclustered=True)
+            linked = found.canonical != m["article_id"]
+            m.update(linked_to=found.canonical if linked else None, similarity=found.similarity if linked else None,
+                     method=found.method if linked else None, reclustered=True)
 
-    links = [
-        {"article_id": r["article_id"], "linked_to": r["linked_to"], "similarity": r["similarity"], "method": r["method"]}
-        for r in batch if r["linked_to"]
-    ] + [
-        {"article_id": m["article_id"], "linked_to": cluster[m["article_id"]][0], "similarity": m["similarity"], "method": m["method"]}
-        for m in members if m["reclustered"] and not cluster[m["article_id"]][1]
-    ]
+    linked = batch.filter(pc.is_valid(batch.column("linked_to")))
+    links = pa.concat_tables([
+        linked.select(["article_id", "linked_to", "similarity", "method"]).cast(LINKS),
+        pa.Table.from_pylist([
+            {"article_id": m["article_id"], "linked_to": cluster[m["article_id"]][0], "similarity": m["similarity"], "method": m["method"]}
+            for m in members if m["reclustered"] and not cluster[m["article_id"]][1]
+        ], schema=LINKS),
+    ])
     reclustered = [m for m in members if m["reclustered"]]
-    ledger = staging.read_many(ledger_urls, staging.LEDGER)
-    ledger += [{"raw_id": q["raw_id"], "uri": q["uri"], "outcome": "quarantined", "article_id": None, "reason": q["reason"], "domain": None} for q in quarantine]
-    ledger += [
-        {"raw_id": r["raw_id"], "uri": r["uri"], "outcome": "article" if cluster[r["article_id"]][1] else "duplicate",
-         "article_id": r["article_id"], "reason": None if cluster[r["article_id"]][1] else r["method"] or "cluster", "domain": r["domain"]}
-        for r in batch
-    ]
+    canonical = elected["is_canonical"]
+    ledger = pa.concat_tables([
+        staging.read_columns(ledger_urls, staging.LEDGER.names).cast(staging.LEDGER),
+        pa.table({
+            "raw_id": quarantine.column("raw_id"), "uri": quarantine.column("uri"),
+            "outcome": pa.array(["quarantined"] * quarantine.num_rows, pa.string()), "article_id": pa.nulls(quarantine.num_rows, pa.string()),
+            "reason": quarantine.column("reason"), "domain": pa.nulls(quarantine.num_rows, pa.string()),
+        }, schema=staging.LEDGER),
+        pa.table({
+            "raw_id": batch.column("raw_id"), "uri": batch.column("uri"),
+            "outcome": pc.if_else(canonical, "article", "duplicate"), "article_id": ids,
+            "reason": pc.if_else(canonical, pa.scalar(None, pa.string()), pc.coalesce(batch.column("method"), "cluster")),
+            "domain": batch.column("domain"),
+        }, schema=staging.LEDGER),
+    ])
     ledger = _first_per_document(ledger)
     quarantine = _first_per_document(quarantine)
 
     tables = {
         "batch_assign": pa.table({
-            "article_id": pa.array([r["article_id"] for r in batch], pa.string()),
-            "raw_id": pa.array([r["raw_id"] for r in batch], pa.string()),
-            "doc_key": pa.array([doc_key(r["article_id"]) for r in batch], pa.uint64()),
-            "dup_cluster_id": pa.array([cluster[r["article_id"]][0] for r in batch], pa.string()),
-            "is_canonical": pa.array([cluster[r["article_id"]][1] for r in batch], pa.bool_()),
-            "story_id": pa.array([story[r["article_id"]] for r in batch], pa.string()),
-        }),
+            "article_id": ids, "raw_id": batch.column("raw_id"),
+            "doc_key": pa.array([doc_key(a) for a in ids.to_pylist()], pa.uint64()),
+            "dup_cluster_id": elected["dup_cluster_id"], "is_canonical": canonical, "story_id": elected["story_id"],
+        }).combine_chunks(),
         "batch_updates": pa.Table.from_pylist(
             [{"article_id": m["article_id"], "dup_cluster_id": cluster[m["article_id"]][0], "is_canonical": cluster[m["article_id"]][1], "story_id": story[m["article_id"]]} for m in members],
             schema=pa.schema([("article_id", pa.string()), ("dup_cluster_id", pa.string()), ("is_canonical", pa.bool_()), ("story_id", pa.string())])),
-        "batch_links": pa.Table.from_pylist(links, schema=pa.schema([
-            ("article_id", pa.string()), ("linked_to", pa.string()), ("similarity", pa.float64()), ("method", pa.string())])),
-        "batch_quarantine": pa.Table.from_pylist(quarantine, schema=staging.QUARANTINE),
-        "batch_ledger": pa.Table.from_pylist(ledger, schema=staging.LEDGER),
+        "batch_links": links.combine_chunks(),
+        "batch_quarantine": quarantine.combine_chunks(),
+        "batch_ledger": ledger.combine_chunks(),
         "batch_copies": staging.read_table(copies_url) if copies_url else staging.COPIES.empty_table(),
-        "batch_site_lines": staging.read_table(site_lines_url),
         "batch_validation": staging.read_table(validation_url),
     }
-    # Leaders' index keys, computed a chunk at a time from the staged sketches.
-    leader_ids = {r["article_id"] for r in batch if cluster[r["article_id"]][1]}
-    batch_keys = {r["article_id"]: doc_key(r["article_id"]) for r in batch}
+    leaders = pc.filter(ids, canonical).combine_chunks()
     reclustered_leads = {m["article_id"]: cluster[m["article_id"]][1] for m in reclustered}
-    del batch, members, ledger, quarantine, links
+    del batch, members, ledger, quarantine, links, linked, elected
+    pa.default_memory_pool().release_unused()  # what the reads and joins above freed, before the keys and DuckDB
+    # Leaders' index keys, computed a chunk at a time from the staged sketches.
+    keys_url = _stage_keys(articles_url, leaders, f"{staging.run_dir(settings.staging_url, run_id)}/land/near_keys.parquet")
     with connect(settings.db_path, settings.lock_retry_seconds) as con:
         for name, table in tables.items():
             con.register(name, table)
+        # The batch's site-line counts go from their file to the MERGE (hundreds of thousands of rows).
+        con.execute(f"CREATE OR REPLACE TEMP VIEW batch_site_lines AS SELECT * FROM {staging.parquet_source(con, [site_lines_url])}")
 
         def commit() -> dict[str, int]:
             con.execute("BEGIN TRANSACTION")
             try:
-                stored_leaders = _rekey(con, batch_keys, reclustered_leads, reclustered)
+                stored_leaders = _rekey(con, reclustered_leads, reclustered)
                 _write(con, run_id, input_description, pipeline_version, now, validation_success, article_urls, removed_urls, articles_url)
-                _write_keys(con, articles_url, leader_ids, stored_leaders)
+                _write_keys(con, keys_url, stored_leaders)
                 found = _outcome_counts(con, run_id)
                 _write_run(con, run_id, input_description, pipeline_version, now, found, validation_success)
                 # The snapshot names its run: time travel by run id (db.run_snapshot).
@@ -187,7 +225,7 @@ def land_batch(
     return {"run_id": run_id, **counts, "documents": sum(counts.values()), "removed_segments": removed}
 
 
-def _rekey(con, batch_keys: dict[str, int], reclustered_leads: dict[str, bool], reclustered: list[dict]) -> list[dict]:
+def _rekey(con, reclustered_leads: dict[str, bool], reclustered: list[dict]) -> list[dict]:
     """Which index keys this commit retires (``batch_retired``) and which stored copies it keys.
 
     Only canonical copies have keys, and a copy's keys never change while its text does not. So
@@ -195,33 +233,41 @@ def _rekey(con, batch_keys: dict[str, int], reclustered_leads: dict[str, bool], 
     article that replaces a stored one (same id); a stored copy that starts leading gets keys.
     Most batches retire none, and the commit skips the delete, which has to scan ``near_keys``:
     a batch costs the batch, not the size of the index. Returns the stored copies to key."""
-    con.register("batch_ids", pa.table({"article_id": pa.array(list(batch_keys), pa.string())}))
-    replaced = [a for (a,) in con.execute("SELECT article_id FROM articles SEMI JOIN batch_ids USING (article_id)").fetchall()]
+    replaced = [key for (key,) in con.execute("SELECT doc_key FROM batch_assign SEMI JOIN articles USING (article_id)").fetchall()]
     con.register("batch_regrouped", pa.table({"article_id": pa.array(list(reclustered_leads), pa.string())}))
     led = {a for (a,) in con.execute("SELECT article_id FROM articles SEMI JOIN batch_regrouped USING (article_id) WHERE is_canonical").fetchall()}
-    retired = [batch_keys[a] for a in replaced] + [doc_key(a) for a, leads in reclustered_leads.items() if a in led and not leads]
+    retired = replaced + [doc_key(a) for a, leads in reclustered_leads.items() if a in led and not leads]
     con.register("batch_retired", pa.table({"doc_key": pa.array(retired, pa.uint64())}))
     return [m for m in reclustered if reclustered_leads[m["article_id"]] and m["article_id"] not in led]
 
 
-def _write_keys(con, articles_url: str, leader_ids: set[str], stored_leaders: list[dict]) -> None:
-    """``near_keys`` rows of every canonical copy of a touched cluster, a chunk at a time."""
+KEYS = pa.schema([("key", pa.uint64()), ("doc_key", pa.uint64()), ("size", pa.int32())])
+
+
+def _stage_keys(articles_url: str, leader_ids: pa.Array, url: str) -> str:
+    """``near_keys`` rows of the batch's canonical copies, computed a chunk at a time from the
+    staged sketches into a staged file. DuckDB keeps an Arrow table inserted from alive until the
+    commit: the index keys of a big batch (20 bytes a sketch hash) would all be held."""
+    fs, path = fsspec.core.url_to_fs(articles_url)
+
+    def keys():
+        with fs.open(path, "rb") as fh:
+            for chunk in pq.ParquetFile(fh).iter_batches(batch_size=KEY_CHUNK, columns=["article_id", "sketch"]):
+                chunk = chunk.filter(pc.is_in(chunk.column("article_id"), value_set=leader_ids))
+                if chunk.num_rows:
+                    yield key_table([doc_key(a) for a in chunk.column("article_id").to_pylist()], chunk.column("sketch").to_pylist()).cast(KEYS)
+
+    return staging.write_chunks(url, KEYS, keys())
+
+
+def _write_keys(con, keys_url: str, stored_leaders: list[dict]) -> None:
+    """``near_keys`` rows of every canonical copy of a touched cluster: the stored copies that now
+    lead, then the batch's (staged by ``_stage_keys``)."""
     if stored_leaders:
         con.register("chunk_keys", key_table([doc_key(m["article_id"]) for m in stored_leaders], [m["sketch"] for m in stored_leaders]))
         con.execute("INSERT INTO near_keys SELECT key, doc_key, size FROM chunk_keys")
         con.unregister("chunk_keys")
-    if not leader_ids:
-        return
-    wanted = pa.array(sorted(leader_ids), pa.string())
-    fs, path = fsspec.core.url_to_fs(articles_url)
-    with fs.open(path, "rb") as fh:
-        for chunk in pq.ParquetFile(fh).iter_batches(batch_size=KEY_CHUNK, columns=["article_id", "sketch"]):
-            chunk = chunk.filter(pc.is_in(chunk.column("article_id"), value_set=wanted))
-            if chunk.num_rows:
-                ids = chunk.column("article_id").to_pylist()
-                con.register("chunk_keys", key_table([doc_key(a) for a in ids], chunk.column("sketch").to_pylist()))
-                con.execute("INSERT INTO near_keys SELECT key, doc_key, size FROM chunk_keys")
-                con.unregister("chunk_keys")
+    con.execute(f"INSERT INTO near_keys SELECT key, doc_key, size FROM {staging.parquet_source(con, [keys_url])}")
 
 
 def _outcome_counts(con, run_id: str) -> dict[str, int]:
@@ -229,22 +275,39 @@ def _outcome_counts(con, run_id: str) -> dict[str, int]:
     return {o: found.get(o, 0) for o in ("article", "duplicate", "quarantined", "unchanged")}
 
 
+def _file_groups(urls: list[str], rows: int) -> list[list[str]]:
+    """Consecutive groups of the staged files holding about ``rows`` rows each (one file at least)."""
+    groups: list[list[str]] = []
+    count = 0
+    for url in urls:
+        fs, path = fsspec.core.url_to_fs(url)
+        with fs.open(path, "rb") as fh:
+            found = pq.ParquetFile(fh).metadata.num_rows
+        if not groups or count + found > rows:
+            groups.append([])
+            count = 0
+        groups[-1].append(url)
+        count += found
+    return groups
+
+
 def _write(con, run_id, input_description, version, now, validation_success, article_urls, removed_urls, articles_url) -> None:
     params = {"run_id": run_id, "version": version, "now": now}
-    cleaned = staging.parquet_source(con, article_urls)
     # Delete and append rather than upsert: a plain append writes its row groups to the file
-    # before the commit, where an upsert keeps the whole batch in memory.
+    # before the commit, where an upsert keeps the whole batch in memory. One append per group of
+    # clean-stage files: DuckDB holds a statement's rows, bodies included, until it writes them.
     con.execute("DELETE FROM articles WHERE article_id IN (SELECT article_id FROM batch_assign)")
-    con.execute(
-        f"""
-        INSERT INTO articles ({ARTICLE_COLUMNS})
-        SELECT c.article_id, c.raw_id, c.url, c.domain, c.title, c.published_at, c.authors, c.wire_agency, c.language,
-               c.tags, c.summary, c.body, c.word_count, c.content_hash, s.dup_cluster_id, s.is_canonical, s.story_id,
-               $run_id, $version, $now, c.uri
-        FROM {cleaned} c JOIN batch_assign s ON s.article_id = c.article_id AND s.raw_id = c.raw_id
-        """,
-        params,
-    )
+    for urls in _file_groups(article_urls, ARTICLE_CHUNK_ROWS):
+        con.execute(
+            f"""
+            INSERT INTO articles ({ARTICLE_COLUMNS})
+            SELECT c.article_id, c.raw_id, c.url, c.domain, c.title, c.published_at, c.authors, c.wire_agency, c.language,
+                   c.tags, c.summary, c.body, c.word_count, c.content_hash, s.dup_cluster_id, s.is_canonical, s.story_id,
+                   $run_id, $version, $now, c.uri
+            FROM {staging.parquet_source(con, urls)} c JOIN batch_assign s ON s.article_id = c.article_id AND s.raw_id = c.raw_id
+            """,
+            params,
+        )
     # Stored members of the touched clusters and stories whose verdict changed, or whose link was
     # measured again. An update rewrites the whole row (body included), so the unchanged majority
     # is left alone: a commit costs what changed, not the size of the stories it touched.
@@ -265,10 +328,11 @@ def _write(con, run_id, input_description, version, now, validation_success, art
         """
     ).to_arrow_table()
     con.register("batch_changed", changed)
-    con.execute(
-        "UPDATE articles SET dup_cluster_id = u.dup_cluster_id, is_canonical = u.is_canonical, story_id = u.story_id "
-        "FROM batch_changed u WHERE articles.article_id = u.article_id"
-    )
+    if changed.num_rows:  # else the join would still read the articles the batch just wrote
+        con.execute(
+            "UPDATE articles SET dup_cluster_id = u.dup_cluster_id, is_canonical = u.is_canonical, story_id = u.story_id "
+            "FROM batch_changed u WHERE articles.article_id = u.article_id"
+        )
     con.execute("DELETE FROM dup_links WHERE article_id IN (SELECT article_id FROM batch_relinked)")
     con.execute("INSERT INTO dup_links SELECT article_id, linked_to, similarity, method FROM batch_relinked")
     # duplicates: every non-canonical copy written or changed, with the similarity of its verified link.
