@@ -124,8 +124,10 @@ class Trends:
                WHERE r.run_id IN (SELECT unnest($runs)) GROUP BY ALL ORDER BY 1""",
             {"runs": sorted({r["run_id"] for r in self.rows})}).fetchall()
         volume: dict[str, int] = defaultdict(int)
+        self.by_domain: dict[str, list[dict]] = defaultdict(list)
         for r in self.rows:
             volume[r["domain"]] += r["documents"]
+            self.by_domain[r["domain"]].append(r)
         self.top = [d for d, _ in sorted(volume.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_SOURCES]]
 
     def runs(self) -> list[tuple[str, datetime]]:
@@ -135,7 +137,7 @@ class Trends:
         """{source: (times, values)} with ``value(rows)`` over each source's rows of a run."""
         grouped: dict[str, dict[datetime, list[dict]]] = defaultdict(lambda: defaultdict(list))
         top = set(domains or self.top)
-        for r in self.rows:
+        for r in ([r for d in domains for r in self.by_domain.get(d, [])] if domains else self.rows):
             name = r["domain"] if r["domain"] in top else ("other sources" if other and not domains else None)
             if name:
                 grouped[name][r["run_started_at"]].append(r)
@@ -243,22 +245,31 @@ def source_table(trends: Trends, link_depth: int = 0) -> str:
 # --------------------------------------------------------------------------- drill-down
 
 
-def _removed_examples(con, where: str, params: dict, per_reason: int = 4) -> str:
-    rows = con.execute(
-        f"""SELECT reason, domain, text, article_id FROM (
-                SELECT r.reason, a.domain, r.text, r.article_id,
-                       row_number() OVER (PARTITION BY r.reason ORDER BY r.article_id, r.position) AS n
-                FROM removed_segments r JOIN articles a USING (article_id) WHERE {where})
-            WHERE n <= {int(per_reason)} ORDER BY reason, n""", params).fetchall()
-    grouped: dict[str, list] = defaultdict(list)
-    for reason, domain, text, article_id in rows:
-        grouped[reason].append(f"<li><q>{_esc(text[:300])}</q> <span class='muted'>{_esc(domain)} · {_esc(article_id[:12])}</span></li>")
-    if not grouped:
-        return "<p class='muted'>none</p>"
-    return "".join(f"<details><summary>{_esc(reason)}</summary><ul>{''.join(items)}</ul></details>" for reason, items in grouped.items())
+REMOVED_EXAMPLES = """
+SELECT domain, reason, text, article_id FROM (
+    SELECT a.domain, r.reason, r.text, r.article_id,
+           row_number() OVER (PARTITION BY {by} ORDER BY r.article_id, r.position) AS n
+    FROM removed_segments r JOIN articles a USING (article_id) WHERE r.run_id = $run_id)
+WHERE n <= {per_reason} ORDER BY domain, reason, n
+"""
 
 
-def _quarantined(con, run_ids: list[str], limit: int = 200, domain: str | None = None) -> list[list]:
+def _removed_examples(con, run_id: str, per_domain: bool = False, per_reason: int = 4) -> dict[str | None, str]:
+    """Examples of the run's removed segments per reason, as HTML: {None: all sources} or, with
+    ``per_domain``, {domain: its examples}, in one query either way."""
+    by = "a.domain, r.reason" if per_domain else "r.reason"
+    rows = con.execute(REMOVED_EXAMPLES.format(by=by, per_reason=int(per_reason)), {"run_id": run_id}).fetchall()
+    grouped: dict[str | None, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for domain, reason, text, article_id in rows:
+        grouped[domain if per_domain else None][reason].append(
+            f"<li><q>{_esc(text[:300])}</q> <span class='muted'>{_esc(domain)} · {_esc(article_id[:12])}</span></li>")
+    return {key: "".join(f"<details><summary>{_esc(reason)}</summary><ul>{''.join(items)}</ul></details>" for reason, items in reasons.items())
+            for key, reasons in grouped.items()}
+
+
+def _quarantined(con, run_ids: list[str], limit: int = 200) -> dict[str, list[list]]:
+    """Quarantined documents of ``run_ids`` (newest run first) per source, ``limit`` each; the
+    source is read from the input's address (the ledger has no domain for them)."""
     from pipeline.monitor.health import _uri_domain
 
     rows = con.execute(
@@ -266,13 +277,11 @@ def _quarantined(con, run_ids: list[str], limit: int = 200, domain: str | None =
            JOIN quarantine q ON q.raw_id = l.raw_id AND q.uri = l.uri AND q.run_id = l.run_id
            WHERE l.run_id IN (SELECT unnest($runs)) AND l.outcome = 'quarantined'
            ORDER BY l.run_id DESC, l.uri""", {"runs": run_ids}).fetchall()
-    found = []
+    found: dict[str, list[list]] = defaultdict(list)
     for run_id, uri, stage, reason, detail in rows:
-        if domain is not None and _uri_domain(uri) != domain:
-            continue
-        found.append([_esc(run_id), _esc(uri), _esc(f"{stage}: {reason}"), _esc((detail or "")[:200])])
-        if len(found) >= limit:
-            break
+        domain = _uri_domain(uri)
+        if len(found[domain]) < limit:
+            found[domain].append([_esc(run_id), _esc(uri), _esc(f"{stage}: {reason}"), _esc((detail or "")[:200])])
     return found
 
 
@@ -336,25 +345,42 @@ def _run_page(con, run_id: str, summary: dict, trends: Trends, settings: Setting
         + f"<h2>Failed expectations</h2><ul>{validation}</ul>"
         + f"<h2>This run</h2><div class='grid'>{''.join(this_run)}</div>"
         + "<h2>Trends</h2>" + trend_charts(trends) + reason_charts(trends)
-        + "<h2>Removed segments (examples from this run)</h2>" + _removed_examples(con, "r.run_id = $run_id", params)
+        + "<h2>Removed segments (examples from this run)</h2>" + (_removed_examples(con, run_id).get(None) or "<p class='muted'>none</p>")
         + "<h2>Quarantined documents (this run)</h2>"
-        + _table(["run", "input", "reason", "detail"], _quarantined(con, [run_id]))
+        + _table(["run", "input", "reason", "detail"], [row for rows in _quarantined(con, [run_id]).values() for row in rows][:200])
         + "<h2>Largest duplicate clusters touched by this run</h2>" + _clusters(con, run_id)
     ))
 
 
-def _source_page(con, domain: str, trends: Trends) -> str:
-    runs = [r for r in trends.rows if r["domain"] == domain]
-    since = runs[-20]["run_started_at"] if len(runs) >= 20 else (runs[0]["run_started_at"] if runs else None)
-    articles = con.execute(
-        """SELECT title, url, published_at, word_count, is_canonical, run_id FROM articles
-           WHERE domain = $domain AND ($since IS NULL OR ingested_at >= $since) ORDER BY ingested_at DESC, article_id LIMIT 50""",
-        {"domain": domain, "since": since}).fetchall()
+class SourceDetails:
+    """What the pages of the run's sources list, fetched for all of them in three queries (a batch
+    from hundreds of sites would otherwise cost three queries a site)."""
+
+    def __init__(self, con, run_id: str, domains: list[str], trends: Trends):
+        import pyarrow as pa
+
+        runs = trends.by_domain
+        # Latest articles: those of each source's last 20 runs at most (file statistics skip the rest).
+        since = pa.table({"domain": domains, "since": [runs[d][-min(20, len(runs[d]))]["run_started_at"] for d in domains]})
+        con.register("source_since", since)
+        self.articles: dict[str, list] = defaultdict(list)
+        for domain, *row in con.execute(
+            """SELECT domain, title, url, published_at, word_count, is_canonical, run_id FROM (
+                   SELECT a.*, row_number() OVER (PARTITION BY a.domain ORDER BY a.ingested_at DESC, a.article_id) AS n
+                   FROM articles a JOIN source_since s ON a.domain = s.domain AND a.ingested_at >= s.since)
+               WHERE n <= 50 ORDER BY domain, n""").fetchall():
+            self.articles[domain].append(row)
+        con.unregister("source_since")
+        held = sorted({r["run_id"] for d in domains for r in runs[d][-20:] if r["quarantined"]})
+        self.quarantined = _quarantined(con, held, 50) if held else {}
+        self.removed = _removed_examples(con, run_id, per_domain=True)
+
+
+def _source_page(domain: str, trends: Trends, details: SourceDetails) -> str:
+    runs = trends.by_domain[domain]
     article_rows = [[_link(t, u), _esc(p.strftime("%Y-%m-%d %H:%M") if p else "-"), w, "canonical" if c else "duplicate", _esc(r)]
-                    for t, u, p, w, c, r in articles]
+                    for t, u, p, w, c, r in details.articles.get(domain, [])]
     drifted = [[_esc(r["run_started_at"].strftime("%Y-%m-%d %H:%M")), _esc(r["run_id"]), _esc(r["drift"])] for r in runs if r["drift"]]
-    quarantined_runs = [r["run_id"] for r in reversed(runs) if r["quarantined"]][:20]
-    latest_run = runs[-1]["run_id"] if runs else ""
     status = f"<p class='alert'>drifting: {_esc(runs[-1]['drift'])}</p>" if runs and runs[-1]["drift"] else "<p class='ok'>no drift in its latest run</p>"
     outcomes = {
         name: ([r["run_started_at"] for r in runs], [r[field] for r in runs])
@@ -366,9 +392,8 @@ def _source_page(con, domain: str, trends: Trends) -> str:
         + trend_charts(trends, prefix="source", domains=[domain])
         + "<h2>Runs flagged as a probable layout change</h2>" + _table(["run started", "run", "why"], drifted)
         + "<h2>Latest articles</h2>" + _table(["title", "published", "words", "role", "run"], article_rows, numeric={2})
-        + "<h2>Latest quarantined documents</h2>" + _table(["run", "input", "reason", "detail"], _quarantined(con, quarantined_runs, 50, domain))
-        + "<h2>Removed segments (examples from its latest run)</h2>"
-        + _removed_examples(con, "r.run_id = $run_id AND a.domain = $domain", {"run_id": latest_run, "domain": domain})
+        + "<h2>Latest quarantined documents</h2>" + _table(["run", "input", "reason", "detail"], details.quarantined.get(domain, []))
+        + "<h2>Removed segments (examples from its latest run)</h2>" + (details.removed.get(domain) or "<p class='muted'>none</p>")
     ), depth=1)
 
 
@@ -390,7 +415,7 @@ def _index_page(con, report_dir: Path, runs_shown: int = 500) -> str:
 
 
 def _verdict_changed(trends: Trends, row: dict) -> bool:
-    earlier = [r for r in trends.rows if r["domain"] == row["domain"] and r["run_id"] != row["run_id"]]
+    earlier = [r for r in trends.by_domain[row["domain"]] if r["run_id"] != row["run_id"]]
     return bool(earlier) and bool(earlier[-1]["drift"]) != bool(row["drift"])
 
 
@@ -416,13 +441,18 @@ def write_run_report(run_id: str, settings: Settings, docs_index: str | None = N
         # A stream lands a run every few seconds: a source's page is written again when it is older
         # than report_source_refresh_seconds, or when the source's verdict changed in this run.
         now = time.time()
+        due = []
         for row in trends.rows:
             if row["run_id"] != run_id:
                 continue
             page = report_dir / "sources" / f"{_slug(row['domain'])}.html"
             age = now - page.stat().st_mtime if page.exists() else None
             if age is None or age >= settings.report_source_refresh_seconds or row["drift"] or _verdict_changed(trends, row):
-                _write(page, _source_page(con, row["domain"], trends))
+                due.append(row["domain"])
+        if due:
+            details = SourceDetails(con, run_id, due, trends)
+            for domain in due:
+                _write(report_dir / "sources" / f"{_slug(domain)}.html", _source_page(domain, trends, details))
         _prune(report_dir, settings.report_keep_runs)
         _write(report_dir / "index.html", _index_page(con, report_dir))
         drifting = {r["domain"]: r["drift"] for r in trends.rows if r["run_id"] == run_id and r["drift"]}
