@@ -202,6 +202,7 @@ def _run(args, settings, run_id: str) -> int:
         progress.update(1)
         progress.set_description(f"clean {loaded['to_clean']} docs")
         validation_import = import_in_background("pipeline.validate.gx_import")
+        import_in_background("pipeline.report.charts")
         jobs = [(shard, loaded["boilerplate"], settings) for shard in loaded["shards"]]
         cleaned = list(pool.map(clean_shard, jobs)) if pool is not None and len(jobs) > 1 else [clean_shard(job) for job in jobs]
     finally:

@@ -49,7 +49,7 @@ COMPONENTS = {
 }
 # What a task of news_ingest imports: DuckDB, the cleaners, Great Expectations (about 2 s of a
 # micro-batch's run when each task imports them itself). The scheduler imports them first.
-PRELOAD = ("pipeline.stages", "pipeline.workers", "pipeline.clean", "pipeline.dedup", "pipeline.inbox.queue", "pipeline.store.db", "pipeline.validate.gx_import")
+PRELOAD = ("pipeline.stages", "pipeline.workers", "pipeline.clean", "pipeline.dedup", "pipeline.inbox.queue", "pipeline.store.db", "pipeline.validate.gx_import", "pipeline.report.charts")
 PRELOADED = {"scheduler"}
 FIRST = "api-server"
 MARK = "NEWSINGEST_SERVICE_ID"

@@ -78,6 +78,7 @@ class Settings:
     health_action: str = "warn"  # warn: log and flag the report; fail: the run fails after landing
     report_trend_runs: int = 500  # runs the trend charts span
     report_keep_runs: int = 1_000  # run reports kept in report_dir (the oldest are removed)
+    report_max_source_pages: int = 100  # source pages a run writes at most (drifting sources always); the rest in later runs
     report_source_refresh_seconds: float = 60.0  # a source's page is rewritten at most this often (and when its verdict changes)
 
     def __post_init__(self) -> None:

@@ -575,6 +575,7 @@ def stage_rest(loaded: dict, run_id: str, settings: Settings) -> dict:
         mark = now
 
     validation_import = import_in_background("pipeline.validate.gx_import")
+    import_in_background("pipeline.report.charts")
     jobs = [(shard, loaded["boilerplate"], settings) for shard in loaded["shards"]]
     workers = min(settings.worker_count, len(jobs))
     if workers > 1:

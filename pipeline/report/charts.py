@@ -9,6 +9,8 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+import plotly.io as pio  # at import: runs and the scheduler import this module ahead, on a thread or preloaded
+
 PLOTLY_JS = "plotly.min.js"
 HEIGHT = 300
 BASE_LAYOUT = {
@@ -50,8 +52,6 @@ TEMPLATE = {"layout": {
 def figure(div_id: str, data: list[dict], layout: dict) -> str:
     """A chart as an HTML fragment (the page loads plotly.js once). Specs are plain dicts: building
     graph objects would validate every trace at several times the cost."""
-    import plotly.io as pio
-
     spec = {"data": data, "layout": {"template": TEMPLATE, **BASE_LAYOUT, **layout}}
     fragment = pio.to_html(spec, include_plotlyjs=False, full_html=False, div_id=div_id, validate=False, config=CONFIG,
                            default_height=f"{layout.get('height', HEIGHT)}px")

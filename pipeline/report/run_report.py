@@ -214,8 +214,9 @@ def reason_charts(trends: Trends) -> str:
         "trend-removal-reasons", "Removed segments by reason (per landed document)", series["removed"], "segments") + "</div>"
 
 
-def source_table(trends: Trends, link_depth: int = 0) -> str:
-    """A row a source: its window's figures and its latest run's verdict (red: drifting)."""
+def source_table(trends: Trends, pages: set[str], link_depth: int = 0) -> str:
+    """A row a source: its window's figures and its latest run's verdict (red: drifting); linked
+    to the source's page when it has one (``pages``)."""
     by_source: dict[str, list[dict]] = defaultdict(list)
     for r in trends.rows:
         by_source[r["domain"]].append(r)
@@ -226,7 +227,7 @@ def source_table(trends: Trends, link_depth: int = 0) -> str:
         landed = sum(r["landed"] for r in runs)
         status = f"drifting: {_esc(latest['drift'])}" if latest["drift"] else "<span class='ok'>ok</span>"
         drifting.append(bool(latest["drift"]))
-        link = f"<a href='{'../' * link_depth}sources/{_slug(domain)}.html'>{_esc(domain)}</a>"
+        link = f"<a href='{'../' * link_depth}sources/{_slug(domain)}.html'>{_esc(domain)}</a>" if domain in pages else _esc(domain)
         rows.append([
             link, _esc(latest["run_started_at"].strftime("%m-%d %H:%M")), len(runs), sum(r["documents"] for r in runs),
             sum(r["articles"] for r in runs), _pct(sum(r["duplicates"] for r in runs), landed),
@@ -341,7 +342,7 @@ def _run_page(con, run_id: str, summary: dict, trends: Trends, settings: Setting
         f"<h1>Run {_esc(run_id)}</h1>{when}<table>{summary_rows}</table>{docs}{alert}"
         f"<h2>Source health</h2><p class='muted'>Each source over the last {len(trends.runs())} runs; the status is its latest run's."
         " A red row: empty bodies, quarantines, body length or removed boilerplate moved far from the source's own baseline.</p>"
-        + source_table(trends)
+        + source_table(trends, {d for d in trends.by_domain if (Path(settings.report_dir) / "sources" / f"{_slug(d)}.html").exists()})
         + f"<h2>Failed expectations</h2><ul>{validation}</ul>"
         + f"<h2>This run</h2><div class='grid'>{''.join(this_run)}</div>"
         + "<h2>Trends</h2>" + trend_charts(trends) + reason_charts(trends)
@@ -434,25 +435,30 @@ def write_run_report(run_id: str, settings: Settings, docs_index: str | None = N
             raise FileNotFoundError(f"no database at {settings.db_path}")
         summary = _summary(con, run_id, settings)
         trends = Trends(con, settings.report_trend_runs)
-        page = _run_page(con, run_id, summary, trends, settings, docs_index)
-        target = report_dir / f"run-{_slug(run_id)}.html"
-        _write(target, page)
-        _write(report_dir / "latest.html", page)
         # A stream lands a run every few seconds: a source's page is written again when it is older
         # than report_source_refresh_seconds, or when the source's verdict changed in this run.
+        # A backfill from a thousand sites writes the pages of report_max_source_pages of them
+        # (drifting and changed verdicts first, then the largest); the rest follow in later runs.
         now = time.time()
-        due = []
+        urgent, rest = [], []
         for row in trends.rows:
             if row["run_id"] != run_id:
                 continue
             page = report_dir / "sources" / f"{_slug(row['domain'])}.html"
             age = now - page.stat().st_mtime if page.exists() else None
-            if age is None or age >= settings.report_source_refresh_seconds or row["drift"] or _verdict_changed(trends, row):
-                due.append(row["domain"])
+            if row["drift"] or _verdict_changed(trends, row):
+                urgent.append(row["domain"])
+            elif age is None or age >= settings.report_source_refresh_seconds:
+                rest.append((-row["documents"], row["domain"]))
+        due = (urgent + [domain for _, domain in sorted(rest)])[: max(settings.report_max_source_pages, len(urgent))]
         if due:
             details = SourceDetails(con, run_id, due, trends)
             for domain in due:
                 _write(report_dir / "sources" / f"{_slug(domain)}.html", _source_page(domain, trends, details))
+        page = _run_page(con, run_id, summary, trends, settings, docs_index)
+        target = report_dir / f"run-{_slug(run_id)}.html"
+        _write(target, page)
+        _write(report_dir / "latest.html", page)
         _prune(report_dir, settings.report_keep_runs)
         _write(report_dir / "index.html", _index_page(con, report_dir))
         drifting = {r["domain"]: r["drift"] for r in trends.rows if r["run_id"] == run_id and r["drift"]}
