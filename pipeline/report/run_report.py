@@ -214,9 +214,10 @@ def reason_charts(trends: Trends) -> str:
         "trend-removal-reasons", "Removed segments by reason (per landed document)", series["removed"], "segments") + "</div>"
 
 
-def source_table(trends: Trends, pages: set[str], link_depth: int = 0) -> str:
-    """A row a source: its window's figures and its latest run's verdict (red: drifting); linked
-    to the source's page when it has one (``pages``)."""
+def source_table(trends: Trends, pages: set[str], learning: int, link_depth: int = 0) -> str:
+    """A row a source: its window's figures and its latest run's verdict (red: drifting;
+    'learning' under ``learning`` documents, too few to judge); linked to the source's page when
+    it has one (``pages``)."""
     by_source: dict[str, list[dict]] = defaultdict(list)
     for r in trends.rows:
         by_source[r["domain"]].append(r)
@@ -225,7 +226,12 @@ def source_table(trends: Trends, pages: set[str], link_depth: int = 0) -> str:
         latest = runs[-1]
         processed = sum(_processed(r) for r in runs)
         landed = sum(r["landed"] for r in runs)
-        status = f"drifting: {_esc(latest['drift'])}" if latest["drift"] else "<span class='ok'>ok</span>"
+        if latest["drift"]:
+            status = f"drifting: {_esc(latest['drift'])}"
+        elif processed < learning:  # not judged yet: too little history for a baseline
+            status = "<span class='muted'>learning</span>"
+        else:
+            status = "<span class='ok'>ok</span>"
         drifting.append(bool(latest["drift"]))
         link = f"<a href='{'../' * link_depth}sources/{_slug(domain)}.html'>{_esc(domain)}</a>" if domain in pages else _esc(domain)
         rows.append([
@@ -240,7 +246,7 @@ def source_table(trends: Trends, pages: set[str], link_depth: int = 0) -> str:
                "words / doc", "removed / doc", "freshness", "status"]
     table = _table(headers, rows, numeric={1, 2, 3, 4, 5, 6, 7, 8, 9, 10},
                    row_class=lambda n: "drift" if drifting[n] else "")
-    return table.replace("<td class=''>drifting", "<td class='status'>drifting").replace("<td class=''><span class='ok'>", "<td class='status'><span class='ok'>")
+    return table.replace("<td class=''>drifting", "<td class='status'>drifting").replace("<td class=''><span class='", "<td class='status'><span class='")
 
 
 # --------------------------------------------------------------------------- drill-down
@@ -342,7 +348,8 @@ def _run_page(con, run_id: str, summary: dict, trends: Trends, settings: Setting
         f"<h1>Run {_esc(run_id)}</h1>{when}<table>{summary_rows}</table>{docs}{alert}"
         f"<h2>Source health</h2><p class='muted'>Each source over the last {len(trends.runs())} runs; the status is its latest run's."
         " A red row: empty bodies, quarantines, body length or removed boilerplate moved far from the source's own baseline.</p>"
-        + source_table(trends, {d for d in trends.by_domain if (Path(settings.report_dir) / "sources" / f"{_slug(d)}.html").exists()})
+        + source_table(trends, {d for d in trends.by_domain if (Path(settings.report_dir) / "sources" / f"{_slug(d)}.html").exists()},
+                       settings.health_min_documents + settings.health_baseline_documents)
         + f"<h2>Failed expectations</h2><ul>{validation}</ul>"
         + f"<h2>This run</h2><div class='grid'>{''.join(this_run)}</div>"
         + "<h2>Trends</h2>" + trend_charts(trends) + reason_charts(trends)

@@ -53,6 +53,7 @@ def test_report_shows_trends_and_the_drifting_source(drift_series):
         assert first.get_attribute("class") == "drift" and drift_series.changed in first.text and "words on average" in first.text
         assert first.find_element(By.CSS_SELECTOR, "td").value_of_css_property("background-color") == "rgba(253, 226, 225, 1)"
         assert [r.get_attribute("class") for r in rows[1:]] == [""] * (len(drift_series.outlets) - 1)
+        assert all(r.text.endswith(" ok") for r in rows[1:])  # judged against a baseline, not still learning
         assert "look like they changed their layout" in driver.find_element(By.CSS_SELECTOR, ".alert").text
         shot = screenshot(driver, "report-latest.png")
         # Drill-down: the source's row links to its page, which lists its articles.

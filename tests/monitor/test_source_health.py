@@ -4,7 +4,7 @@ baseline, on real runs of a generated outlet whose template changes halfway (con
 from __future__ import annotations
 
 import subprocess
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -128,3 +128,15 @@ def test_fetch_lag_of_fetched_pages(drift_series):
     finally:
         settings.fetch_state_path.unlink()
         record_source_health("series-02", settings)
+
+
+def test_a_source_without_enough_history_is_learning_not_ok():
+    from pipeline.report.run_report import Trends, source_table
+
+    trends = Trends.__new__(Trends)
+    row = {"run_id": "r1", "run_started_at": datetime(2026, 1, 1), "domain": "new.example", "documents": 12,
+           "articles": 12, "duplicates": 0, "quarantined": 0, "unchanged": 0, "no_article_text": 0, "landed": 12, "body_words": 4800,
+           "removed_segments": 0, "freshness_seconds": None, "fetch_lag_seconds": None, "drift": None}
+    trends.rows, trends.by_domain = [row], {"new.example": [row]}
+    assert "learning" in source_table(trends, set(), learning=40)
+    assert ">ok<" in source_table(trends, set(), learning=12)
