@@ -68,7 +68,7 @@ class SourceRun:
     drift: str | None = None
 
 
-def _uri_domain(uri: str) -> str:
+def uri_domain(uri: str) -> str:
     from pipeline.sources.files import domain_of
 
     if "://" in uri:
@@ -130,7 +130,7 @@ def collect(con, run_id: str, settings: Settings) -> tuple[dict[str, SourceRun],
         count(domain, outcome, reason, n)
     # Quarantined documents carry no domain in the ledger: the input's address names the source.
     for uri, reason in con.execute(QUARANTINED_WITHOUT_DOMAIN, {"run_id": run_id}).fetchall():
-        count(_uri_domain(uri), "quarantined", reason, 1)
+        count(uri_domain(uri), "quarantined", reason, 1)
     for domain, landed, words, freshness in con.execute(LANDED, {"run_id": run_id}).fetchall():
         s = source(domain)
         s.landed, s.body_words, s.freshness_seconds = landed, int(words), freshness

@@ -277,7 +277,7 @@ def _removed_examples(con, run_id: str, per_domain: bool = False, per_reason: in
 def _quarantined(con, run_ids: list[str], limit: int = 200) -> dict[str, list[list]]:
     """Quarantined documents of ``run_ids`` (newest run first) per source, ``limit`` each; the
     source is read from the input's address (the ledger has no domain for them)."""
-    from pipeline.monitor.health import _uri_domain
+    from pipeline.monitor.health import uri_domain
 
     rows = con.execute(
         """SELECT l.run_id, l.uri, q.stage, q.reason, q.detail FROM run_ledger l
@@ -286,7 +286,7 @@ def _quarantined(con, run_ids: list[str], limit: int = 200) -> dict[str, list[li
            ORDER BY l.run_id DESC, l.uri""", {"runs": run_ids}).fetchall()
     found: dict[str, list[list]] = defaultdict(list)
     for run_id, uri, stage, reason, detail in rows:
-        domain = _uri_domain(uri)
+        domain = uri_domain(uri)
         if len(found[domain]) < limit:
             found[domain].append([_esc(run_id), _esc(uri), _esc(f"{stage}: {reason}"), _esc((detail or "")[:200])])
     return found

@@ -7,7 +7,6 @@ import base64
 import hashlib
 import logging
 import re
-import socket
 from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -24,14 +23,6 @@ _ROW_LINK = re.compile(r"'_table_row_link_path': '(validations/[^']+)'")
 _CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+)['"]?\s*\)""")
 
 
-@pytest.fixture()
-def no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"network access attempted: {args!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 def validate(site: Path, run_id: str, hours: int = 0, failing: bool = False, docs_keep: int | None = 10):

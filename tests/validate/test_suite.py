@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -82,18 +81,6 @@ def run(df: pd.DataFrame, **kwargs) -> ValidationReport:
 
 def failures_for(report: ValidationReport, column: str) -> list[RowFailure]:
     return [f for f in report.row_failures if f.column == column]
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Any attempt to open a socket connection fails the test."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"network access attempted: {args!r}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 # --------------------------------------------------------------------------- the suite file
