@@ -11,7 +11,9 @@ from datetime import datetime
 from typing import NamedTuple
 
 STORY_TERMS = 15
-CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-ZÀ-Ý][\w'-]{2,})")
+# A capital not at a line's start, not after a sentence's end, not inside a word. The pattern
+# starts with the capital (the lookbehinds follow it) so the engine skips ahead to candidates.
+CAPITALISED = re.compile(r"([A-ZÀ-Ý](?<![.!?]\s.)(?<!^.)(?<!\w.)[\w'-]{2,})", re.M)
 STOP = frozenset(
     ["the", "this", "that", "these", "those", "there", "their", "they", "then", "than", "when", "where", "what", "which", "while", "with", "from", "into", "about", "after", "before", "during", "over", "under", "between", "against", "among", "said", "says", "mr", "mrs", "ms", "dr", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "but", "and", "for", "its", "his", "her", "our", "your", "also", "however", "meanwhile", "according", "der", "die", "das", "und", "les", "des", "une", "el", "los", "las", "il", "della"]
 )
@@ -19,13 +21,14 @@ STOP = frozenset(
 
 def story_terms(title: str | None, body: str) -> list[str]:
     """The most frequent capitalised names of an article (sentence-initial words excluded)."""
-    counts: Counter[str] = Counter()
+    names: Counter[str] = Counter()
     for text in (title or "", body):
-        for line in text.splitlines():
-            for match in CAPITALISED.finditer(line):
-                term = match.group(1).casefold().removesuffix("'s").removesuffix("’s")
-                if term not in STOP:
-                    counts[term] += 1
+        names.update(CAPITALISED.findall("\n".join(text.splitlines())))  # any line break counts as one
+    counts: Counter[str] = Counter()
+    for name, count in names.items():
+        term = name.casefold().removesuffix("'s").removesuffix("’s")
+        if term not in STOP:
+            counts[term] += count
     return [term for term, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:STORY_TERMS]]
 
 

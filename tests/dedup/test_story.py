@@ -122,3 +122,19 @@ def _assert_story_candidates(con, settings: Settings) -> None:
         groups = story.assign_stories(batch, _no_copies(batch), history, settings).groups
     assert groups.find("new-quake") == groups.find("stored-writeup") == groups.find("story-quake")
     assert groups.find("new-other") != groups.find("new-quake")
+
+
+def test_story_terms_are_the_capitalised_names_inside_sentences():
+    title = "Varga's budget fails in Parliament"
+    body = (
+        "The vote in Parliament went against Helena Varga on Tuesday.\n"
+        "Critics said Varga's plan was late. Opposition leaders met in Budapest.\r"
+        "Budapest was calm; the McDonald-Smith report, from Szeged, said little.\u2028"
+        "Ágnes Kovács of the Ministry spoke. iPhone and eBay are not names."
+    )
+    terms = story.story_terms(title, body)
+    # Sentence- and line-initial words are not names; a capital inside a word starts none.
+    assert terms[:2] == ["parliament", "varga"]
+    assert set(terms) == {"parliament", "varga", "helena", "tuesday", "budapest", "mcdonald-smith", "szeged", "kovács", "ministry"} - story.STOP
+    assert "opposition" not in terms and "critics" not in terms and "the" not in terms
+    assert "phone" not in terms and "bay" not in terms and "ágnes" not in terms
