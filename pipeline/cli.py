@@ -149,6 +149,10 @@ def _release_memory() -> None:
     import pyarrow as pa
 
     gc.collect()
+    # What survives is mostly imported modules (Great Expectations and pandas: millions of
+    # objects); frozen, later collections skip them. Frozen objects are still freed when
+    # unreferenced; only a cycle among them would wait for the process to end.
+    gc.freeze()
     pa.default_memory_pool().release_unused()
     if sys.platform.startswith("linux"):  # freed Python objects stay in malloc's arenas otherwise
         import ctypes
@@ -181,12 +185,25 @@ def cmd_run(args) -> int:
 
 
 def _run(args, settings, run_id: str) -> int:
+    import time
+
     from tqdm import tqdm
 
     from pipeline import stages
     from pipeline.sources.files import iter_input_files
 
     progress = tqdm(total=6, desc="load", unit="stage", disable=args.quiet, file=sys.stderr)
+    seconds: dict[str, float] = {}
+    mark = time.perf_counter()
+
+    def done(stage: str, following: str | None) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        seconds[stage] = now - mark
+        mark = now
+        progress.update(1)
+        if following:
+            progress.set_description(following)
 
     files = sum(1 for _ in iter_input_files(args.input))
     workers = min(settings.worker_count, max(1, files))
@@ -199,8 +216,7 @@ def _run(args, settings, run_id: str) -> int:
                 pool.submit(_warm_cleaner)
         loaded = stages.stage_load(args.input, run_id, replace(settings, shard_size=shard_size))
         _release_memory()
-        progress.update(1)
-        progress.set_description(f"clean {loaded['to_clean']} docs")
+        done("load", f"clean {loaded['to_clean']} docs")
         validation_import = import_in_background("pipeline.validate.gx_import")
         import_in_background("pipeline.report.charts")
         jobs = [(shard, loaded["boilerplate"], settings) for shard in loaded["shards"]]
@@ -208,25 +224,23 @@ def _run(args, settings, run_id: str) -> int:
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    progress.update(1)
-    progress.set_description("dedup")
+    done("clean", "dedup")
     deduped = stages.stage_dedup(cleaned, run_id, settings)
     _release_memory()
-    progress.update(1)
-    progress.set_description("validate")
+    done("dedup", "validate")
     validation_import.join()
     validated = stages.stage_validate(deduped, cleaned, run_id, settings)
     _release_memory()
-    progress.update(1)
-    progress.set_description("land")
+    done("validate", "land")
     stages.stage_land(loaded, cleaned, deduped, validated, run_id, settings)
     _release_memory()
-    progress.update(1)
-    progress.set_description("report")
+    done("land", "report")
     report = stages.stage_report(run_id, settings, validated)
-    progress.update(1)
+    done("report", None)
     progress.close()
     print(format_summary(report))
+    if args.timings:
+        print("seconds: " + ", ".join(f"{stage} {value:.2f}" for stage, value in seconds.items()), file=sys.stderr)
     for domain, why in sorted(report["drifting"].items()):
         print(f"newsingest run: source {domain} looks like it changed its layout: {why}", file=sys.stderr)
     return EXIT_DRIFT if report["drifting"] and settings.health_action == "fail" else 0
@@ -394,6 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--run-id")
     run.add_argument("--keep-staging", action="store_true")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--timings", action="store_true", help="print each stage's seconds on stderr")
     run.set_defaults(func=cmd_run)
 
     report = sub.add_parser("report", help="write the HTML report of a run (default: the latest)")
