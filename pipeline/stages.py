@@ -528,12 +528,10 @@ def stage_land(load_result: dict, clean_results: list[dict], dedup_result: dict,
 
 
 def stage_report(run_id: str, settings: Settings, validate_result: dict | None = None) -> dict:
-    """Source health of the landed run (stored, judged for drift), then the reports. Drifting
+    """The reports of the landed run. Its source health was judged in land's commit: drifting
     sources are in the summary; ``pipeline.monitor.health.enforce`` decides what they cost the run."""
-    from pipeline.monitor.health import record_source_health
     from pipeline.report import write_run_report
 
-    record_source_health(run_id, settings)
     return write_run_report(run_id, settings, docs_index=(validate_result or {}).get("docs_index"))
 
 

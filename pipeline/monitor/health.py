@@ -1,6 +1,6 @@
 """Source health: what each source sent and what came out of it, per run, and drift detection.
 
-After a run lands, ``record_source_health`` sums the run's ledger, articles, removed segments and
+In the commit that lands a run, ``record`` sums the run's ledger, articles, removed segments and
 quarantine per source into ``source_health`` and ``source_reasons`` (schemas/ducklake/003), then
 judges every source of the run against its own recent past. The most common silent failure of news
 extraction is a publisher changing its layout: bodies go empty (quarantined as
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pipeline.settings import Settings
@@ -76,19 +77,33 @@ def uri_domain(uri: str) -> str:
     return domain_of(None, uri.split("#", 1)[0])
 
 
-def _fetch_lags(settings: Settings, run_id: str, con) -> dict[str, float]:
-    """Median of fetched_at - published_at per source, for the run's articles that were fetched.
-    The fetcher's state is its own DuckDB file; a writer holding it means no figure this time."""
+@contextmanager
+def fetch_state_attached(con, settings: Settings):
+    """The fetcher's state (its own DuckDB file) attached read-only as ``fetch_state_db`` for the
+    block; yields whether it is. Attach and detach happen outside any transaction: DuckDB refuses
+    to detach inside one. A writer holding the file means no fetch lag this time."""
     import duckdb
 
     path = settings.fetch_state_path
     if not path or not path.exists():
-        return {}
+        yield False
+        return
     try:
         con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS fetch_state_db (READ_ONLY)")
     except duckdb.Error as exc:
         log.info("fetch lag not measured: %s", exc)
-        return {}
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        con.execute("DETACH fetch_state_db")
+
+
+def _fetch_lags(con, run_id: str) -> dict[str, float]:
+    """Median of fetched_at - published_at per source, for the run's articles that were fetched."""
+    import duckdb
+
     try:
         rows = con.execute(
             """SELECT a.domain, median(epoch(f.fetched_at) - epoch(a.published_at))
@@ -99,13 +114,12 @@ def _fetch_lags(settings: Settings, run_id: str, con) -> dict[str, float]:
     except duckdb.Error as exc:
         log.info("fetch lag not measured: %s", exc)
         rows = []
-    finally:
-        con.execute("DETACH fetch_state_db")
     return {d: v for d, v in rows if v is not None}
 
 
-def collect(con, run_id: str, settings: Settings) -> tuple[dict[str, SourceRun], list[tuple]]:
-    """Per-source counts of one landed run and its (domain, kind, reason, count) rows."""
+def collect(con, run_id: str, fetch_state: bool = False) -> tuple[dict[str, SourceRun], list[tuple]]:
+    """Per-source counts of one landed run and its (domain, kind, reason, count) rows;
+    ``fetch_state``: the fetcher's state is attached (``fetch_state_attached``)."""
     sources: dict[str, SourceRun] = {}
 
     def source(domain: str) -> SourceRun:
@@ -137,7 +151,7 @@ def collect(con, run_id: str, settings: Settings) -> tuple[dict[str, SourceRun],
     for domain, reason, n in con.execute(REMOVED, {"run_id": run_id}).fetchall():
         source(domain).removed_segments += n
         reasons[(domain, "removed", reason)] += n
-    for domain, lag in _fetch_lags(settings, run_id, con).items():
+    for domain, lag in (_fetch_lags(con, run_id) if fetch_state else {}).items():
         source(domain).fetch_lag_seconds = lag
     return sources, [(d, k, r, n) for (d, k, r), n in sorted(reasons.items())]
 
@@ -233,52 +247,65 @@ def check_action(settings: Settings) -> None:
         raise ValueError(f"health_action must be one of {', '.join(ACTIONS)}, found {settings.health_action!r}")
 
 
-def record_source_health(run_id: str, settings: Settings) -> dict[str, str]:
-    """Counts of the landed run ``run_id`` per source, stored and judged; returns the drifting
-    sources with why. Nothing is written for a run that did not land."""
+def record(con, run_id: str, settings: Settings, fetch_state: bool = False) -> dict[str, str]:
+    """Store and judge the health of landed run ``run_id`` inside the caller's transaction (land
+    records it in its own commit); returns the drifting sources with why. Nothing is written for
+    a run that has not landed."""
     import pyarrow as pa
 
+    check_action(settings)
+    started = con.execute("SELECT started_at FROM runs WHERE run_id = $run_id AND status = 'landed'", {"run_id": run_id}).fetchall()
+    if not started:
+        return {}
+    sources, reasons = collect(con, run_id, fetch_state)
+    history: dict[str, list[tuple]] = defaultdict(list)
+    params = {"domains": sorted(sources), "run_id": run_id, "started": started[0][0], "runs": settings.health_baseline_runs}
+    for domain, *row in con.execute(HISTORY, params).fetchall():
+        history[domain].append(tuple(row))
+    for s in sources.values():
+        s.drift = judge(s, history[s.domain], settings)
+    names = list(SourceRun.__slots__)
+    rows = {name: [getattr(s, name) for s in sources.values()] for name in names}
+    con.register("health_rows", pa.table({"run_id": [run_id] * len(sources), "run_started_at": [started[0][0]] * len(sources), **rows}))
+    con.register("reason_rows", pa.table({
+        "run_id": [run_id] * len(reasons),
+        "domain": [r[0] for r in reasons], "kind": [r[1] for r in reasons], "reason": [r[2] for r in reasons],
+        "count": pa.array([r[3] for r in reasons], pa.int32()),
+    }))
+    con.execute("DELETE FROM source_health WHERE run_id = $run_id", {"run_id": run_id})
+    con.execute("DELETE FROM source_reasons WHERE run_id = $run_id", {"run_id": run_id})
+    con.execute(f"INSERT INTO source_health BY NAME SELECT {', '.join(['run_id', 'run_started_at', *names])} FROM health_rows")
+    con.execute("INSERT INTO source_reasons BY NAME SELECT * FROM reason_rows")
+    con.unregister("health_rows")
+    con.unregister("reason_rows")
+    return {s.domain: s.drift for s in sources.values() if s.drift}
+
+
+def warn(drifting: dict[str, str]) -> None:
+    for domain, why in sorted(drifting.items()):
+        log.warning("source %s looks like it changed its layout: %s", domain, why)
+
+
+def record_source_health(run_id: str, settings: Settings) -> dict[str, str]:
+    """``record`` in a commit of its own, for a run landed before source health was kept
+    (``backfill``). Idempotent: a second call leaves one set of rows."""
     from pipeline.store.db import connect, retrying, rollback
 
     check_action(settings)
 
     def write() -> dict[str, str]:
-        with connect(settings.db_path, settings.lock_retry_seconds, near_index=False) as con:
-            started = con.execute("SELECT started_at FROM runs WHERE run_id = $run_id AND status = 'landed'", {"run_id": run_id}).fetchall()
-            if not started:
-                return {}
-            sources, reasons = collect(con, run_id, settings)
-            history: dict[str, list[tuple]] = defaultdict(list)
-            params = {"domains": sorted(sources), "run_id": run_id, "started": started[0][0], "runs": settings.health_baseline_runs}
-            for domain, *row in con.execute(HISTORY, params).fetchall():
-                history[domain].append(tuple(row))
-            for s in sources.values():
-                s.drift = judge(s, history[s.domain], settings)
-            names = [f for f in SourceRun.__slots__]
-            rows = {name: [getattr(s, name) for s in sources.values()] for name in names}
-            health = pa.table({"run_id": [run_id] * len(sources), "run_started_at": [started[0][0]] * len(sources), **rows})
-            reason_rows = pa.table({
-                "run_id": [run_id] * len(reasons),
-                "domain": [r[0] for r in reasons], "kind": [r[1] for r in reasons], "reason": [r[2] for r in reasons],
-                "count": pa.array([r[3] for r in reasons], pa.int32()),
-            })
-            con.register("health_rows", health)
-            con.register("reason_rows", reason_rows)
+        with connect(settings.db_path, settings.lock_retry_seconds, near_index=False) as con, fetch_state_attached(con, settings) as attached:
             con.execute("BEGIN TRANSACTION")
             try:
-                con.execute("DELETE FROM source_health WHERE run_id = $run_id", {"run_id": run_id})
-                con.execute("DELETE FROM source_reasons WHERE run_id = $run_id", {"run_id": run_id})
-                con.execute(f"INSERT INTO source_health BY NAME SELECT {', '.join(['run_id', 'run_started_at', *names])} FROM health_rows")
-                con.execute("INSERT INTO source_reasons BY NAME SELECT * FROM reason_rows")
+                drifting = record(con, run_id, settings, attached)
                 con.execute("COMMIT")
             except Exception:
                 rollback(con)
                 raise
-            return {s.domain: s.drift for s in sources.values() if s.drift}
+            return drifting
 
     drifting = retrying(write, settings.lock_retry_seconds)
-    for domain, why in sorted(drifting.items()):
-        log.warning("source %s looks like it changed its layout: %s", domain, why)
+    warn(drifting)
     return drifting
 
 

@@ -20,6 +20,7 @@ from pipeline.dedup.canonical import Member, choose_canonical
 from pipeline.dedup.cluster import Assignment, Doc
 from pipeline.dedup.cluster import cluster as near_cluster
 from pipeline.dedup.keys import doc_key, key_table
+from pipeline.monitor import health
 from pipeline.settings import Settings
 from pipeline.store.db import CORPUS, connect, retrying, rollback, run_landed
 from pipeline.store.reindex import record_sketch_version
@@ -197,13 +198,13 @@ def land_batch(
     pa.default_memory_pool().release_unused()  # what the reads and joins above freed, before the keys and DuckDB
     # Leaders' index keys, computed a chunk at a time from the staged sketches.
     keys_url = _stage_keys(articles_url, leaders, f"{staging.run_dir(settings.staging_url, run_id)}/land/near_keys.parquet")
-    with connect(settings.db_path, settings.lock_retry_seconds) as con:
+    with connect(settings.db_path, settings.lock_retry_seconds) as con, health.fetch_state_attached(con, settings) as fetch_state:
         for name, table in tables.items():
             con.register(name, table)
         # The batch's site-line counts go from their file to the MERGE (hundreds of thousands of rows).
         con.execute(f"CREATE OR REPLACE TEMP VIEW batch_site_lines AS SELECT * FROM {staging.parquet_source(con, [site_lines_url])}")
 
-        def commit() -> dict[str, int]:
+        def commit() -> tuple[dict[str, int], dict[str, str]]:
             con.execute("BEGIN TRANSACTION")
             try:
                 stored_leaders = _rekey(con, reclustered_leads, reclustered)
@@ -211,6 +212,7 @@ def land_batch(
                 _write_keys(con, keys_url, stored_leaders)
                 found = _outcome_counts(con, run_id)
                 _write_run(con, run_id, input_description, pipeline_version, now, found, validation_success)
+                drifting = health.record(con, run_id, settings, fetch_state)  # the run and its source health, one commit
                 # The snapshot names its run: time travel by run id (db.run_snapshot).
                 con.execute(f"CALL {CORPUS}.set_commit_message('newsingest', $message, extra_info => $info)",
                             {"message": f"land {run_id}", "info": f"run_id={run_id}"})
@@ -218,11 +220,12 @@ def land_batch(
             except Exception:
                 rollback(con)
                 raise
-            return found
+            return found, drifting
 
-        counts = retrying(commit, settings.lock_retry_seconds)
+        counts, drifting = retrying(commit, settings.lock_retry_seconds)
         removed = con.execute("SELECT count(*) FROM removed_segments WHERE run_id = $run_id", {"run_id": run_id}).fetchall()[0][0]
-    return {"run_id": run_id, **counts, "documents": sum(counts.values()), "removed_segments": removed}
+    health.warn(drifting)
+    return {"run_id": run_id, **counts, "documents": sum(counts.values()), "removed_segments": removed, "drifting": drifting}
 
 
 def _rekey(con, reclustered_leads: dict[str, bool], reclustered: list[dict]) -> list[dict]:

@@ -140,3 +140,24 @@ def test_a_source_without_enough_history_is_learning_not_ok():
     trends.rows, trends.by_domain = [row], {"new.example": [row]}
     assert "learning" in source_table(trends, set(), learning=40)
     assert ">ok<" in source_table(trends, set(), learning=12)
+
+
+def test_land_records_source_health_in_the_commit_that_lands_the_run(tmp_path):
+    """No report stage runs here: the counts come with the batch, in the same snapshot."""
+    from pipeline.benchmarks.wire_corpus import Doc
+    from pipeline.store.db import read_connection, run_snapshot
+    from tests.dedup.factory import story, text
+    from tests.dedup.flow import land_batches
+
+    _, [(headline, paragraphs)] = story(5)
+    original = Doc("original", text(headline, paragraphs), "https://apnews.com/a/1", "2026-03-01T08:00:00+00:00", "x")
+    copy = Doc("copy", original.text, "https://paper.example/news/1", "2026-03-01T09:00:00+00:00", "x")
+    settings = land_batches(tmp_path, [[original, copy]])
+    with read_connection(settings.db_path) as con:
+        health = con.execute("SELECT domain, documents, articles, duplicates, landed FROM source_health ORDER BY domain").fetchall()
+        assert health == [("apnews.com", 1, 1, 0, 1), ("paper.example", 1, 0, 1, 1)]
+        [(run_id,)] = con.execute("SELECT run_id FROM runs").fetchall()
+        landed = run_snapshot(con, run_id)
+        at_landing = con.execute(f"SELECT count(*) FROM source_health AT (VERSION => {landed})").fetchall()
+        before = con.execute(f"SELECT count(*) FROM source_health AT (VERSION => {landed - 1})").fetchall()
+        assert (at_landing, before) == ([(2,)], [(0,)])
