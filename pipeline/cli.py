@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pipeline import __version__
 from pipeline.settings import load_settings
-from pipeline.workers import clean_shard, import_in_background, process_pool
+from pipeline.workers import clean_shard, import_in_background, import_module_quietly, process_pool
 
 EXIT_USAGE = 2
 EXIT_FAILED = 3
@@ -208,28 +208,41 @@ def _run(args, settings, run_id: str) -> int:
     files = sum(1 for _ in iter_input_files(args.input))
     workers = min(settings.worker_count, max(1, files))
     shard_size = max(1, min(settings.shard_size, math.ceil(files / workers) if files else 1))
-    # The workers start and load their models while this process reads the input.
-    pool = process_pool(workers) if workers > 1 else None
+    # Great Expectations costs about 2 s of CPU to import. A process of its own imports it while
+    # this one reads the input (the load leaves a core idle) and then validates the batch there;
+    # imported here, on a thread, it would take that time from the clean workers.
+    validator = process_pool(1) if settings.worker_count > 1 else None
     try:
-        if pool is not None:
-            for _ in range(workers):
-                pool.submit(_warm_cleaner)
-        loaded = stages.stage_load(args.input, run_id, replace(settings, shard_size=shard_size))
+        if validator is not None:
+            validator.submit(import_module_quietly, "pipeline.validate.gx_import")
+        # The workers start and load their models while this process reads the input.
+        pool = process_pool(workers) if workers > 1 else None
+        try:
+            if pool is not None:
+                for _ in range(workers):
+                    pool.submit(_warm_cleaner)
+            loaded = stages.stage_load(args.input, run_id, replace(settings, shard_size=shard_size))
+            _release_memory()
+            done("load", f"clean {loaded['to_clean']} docs")
+            validation_import = import_in_background("pipeline.validate.gx_import") if validator is None else None
+            import_in_background("pipeline.report.charts")
+            jobs = [(shard, loaded["boilerplate"], settings) for shard in loaded["shards"]]
+            cleaned = list(pool.map(clean_shard, jobs)) if pool is not None and len(jobs) > 1 else [clean_shard(job) for job in jobs]
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        done("clean", "dedup")
+        deduped = stages.stage_dedup(cleaned, run_id, settings)
         _release_memory()
-        done("load", f"clean {loaded['to_clean']} docs")
-        validation_import = import_in_background("pipeline.validate.gx_import")
-        import_in_background("pipeline.report.charts")
-        jobs = [(shard, loaded["boilerplate"], settings) for shard in loaded["shards"]]
-        cleaned = list(pool.map(clean_shard, jobs)) if pool is not None and len(jobs) > 1 else [clean_shard(job) for job in jobs]
+        done("dedup", "validate")
+        if validator is not None:
+            validated = validator.submit(stages.stage_validate, deduped, cleaned, run_id, settings).result()
+        else:
+            validation_import.join()
+            validated = stages.stage_validate(deduped, cleaned, run_id, settings)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-    done("clean", "dedup")
-    deduped = stages.stage_dedup(cleaned, run_id, settings)
-    _release_memory()
-    done("dedup", "validate")
-    validation_import.join()
-    validated = stages.stage_validate(deduped, cleaned, run_id, settings)
+        if validator is not None:
+            validator.shutdown(wait=True, cancel_futures=True)
     _release_memory()
     done("validate", "land")
     stages.stage_land(loaded, cleaned, deduped, validated, run_id, settings)

@@ -501,7 +501,10 @@ class BatchValidationError(RuntimeError):
     def __init__(self, suite: str, failed: list[dict]):
         names = ", ".join(f"{r['expectation']}({r['column'] or 'table'}) observed {r['observed_value']}" for r in failed)
         super().__init__(f"suite {suite!r}: batch expectations failed: {names}")
-        self.failed = failed
+        self.suite, self.failed = suite, failed
+
+    def __reduce__(self):  # raised in the validating process, re-raised in the run's
+        return type(self), (self.suite, self.failed)
 
 
 # --------------------------------------------------------------------------- land, report

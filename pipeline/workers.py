@@ -30,6 +30,14 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),))
 
 
+def import_module_quietly(name: str) -> None:
+    """Import a module in a pool worker ahead of the work that needs it (the module itself would
+    not travel back as a result)."""
+    import importlib
+
+    importlib.import_module(name)
+
+
 def import_in_background(name: str):
     """Import a heavy module on a thread while other work goes on (the clean workers, the load)."""
     import importlib

@@ -348,3 +348,15 @@ def test_thousand_rows_are_fast():
     elapsed = time.perf_counter() - started
     assert [f.row_index for f in report.row_failures] == [999]
     assert elapsed < 5.0, f"1,000 rows took {elapsed:.2f}s"
+
+
+def test_a_batch_failure_keeps_its_message_and_failures_across_processes():
+    """newsingest run validates in a process of its own: the error is pickled back to the run."""
+    import pickle
+
+    from pipeline.stages import BatchValidationError
+
+    failed = [{"expectation": "expect_column_values_to_be_unique", "column": "article_id", "observed_value": "2 duplicated"}]
+    error = pickle.loads(pickle.dumps(BatchValidationError("articles", failed)))
+    assert isinstance(error, BatchValidationError) and error.failed == failed and error.suite == "articles"
+    assert str(error) == "suite 'articles': batch expectations failed: expect_column_values_to_be_unique(article_id) observed 2 duplicated"
