@@ -35,24 +35,21 @@ def _quarantine_row(q: Quarantined) -> dict:
 
 # --------------------------------------------------------------------------- load
 
-def known_raw_ids(settings: Settings, raw_ids: list[str], run_id: str | None = None) -> set[str]:
-    """Raw documents some earlier run already settled (rerun of known input). A retry of the same
-    run id is not an earlier run: it settles its documents again, to the same outcomes."""
-    from pipeline.store import read_connection
-
-    if not raw_ids:
+def known_raw_ids(con, raw_ids: list[str], run_id: str | None = None) -> set[str]:
+    """Raw documents some earlier run already settled (rerun of known input), asked of a reading
+    session on the corpus (None: no corpus yet). A retry of the same run id is not an earlier run:
+    it settles its documents again, to the same outcomes."""
+    if not raw_ids or con is None:
         return set()
-    with read_connection(settings.db_path, settings.lock_retry_seconds) as con:
-        if con is None:
-            return set()
-        import pyarrow as pa
+    import pyarrow as pa
 
-        con.register("batch_ids", pa.table({"raw_id": raw_ids}))
-        rows = con.execute(
-            "SELECT DISTINCT l.raw_id FROM run_ledger l JOIN batch_ids b USING (raw_id) WHERE l.outcome <> 'unchanged' AND l.run_id IS DISTINCT FROM $run_id",
-            {"run_id": run_id},
-        ).fetchall()
-        return {r[0] for r in rows}
+    con.register("batch_ids", pa.table({"raw_id": raw_ids}))
+    rows = con.execute(
+        "SELECT DISTINCT l.raw_id FROM run_ledger l JOIN batch_ids b USING (raw_id) WHERE l.outcome <> 'unchanged' AND l.run_id IS DISTINCT FROM $run_id",
+        {"run_id": run_id},
+    ).fetchall()
+    con.unregister("batch_ids")
+    return {r[0] for r in rows}
 
 
 def _raw_row(d: RawDocument) -> dict:
@@ -68,11 +65,12 @@ class _Loader:
     input settled by an earlier run becomes ``unchanged`` and the site-line keys are staged, to be
     counted across the batch once every shard is written."""
 
-    def __init__(self, out: str, settings: Settings, run_id: str):
+    def __init__(self, out: str, settings: Settings, run_id: str, corpus):
         from pipeline.clean.site_lines import site_line_keys
 
         self.site_line_keys = site_line_keys
         self.out, self.settings, self.run_id = out, settings, run_id
+        self.corpus = corpus  # one reading session for the whole load: opening one costs about 60 ms
         self.pending: list[RawDocument] = []
         self.shards: list[str] = []
         self.key_files: list[str] = []
@@ -86,7 +84,7 @@ class _Loader:
 
     def flush(self) -> None:
         docs, self.pending = self.pending, []
-        known = known_raw_ids(self.settings, [d.raw_id for d in docs], self.run_id)
+        known = known_raw_ids(self.corpus, [d.raw_id for d in docs], self.run_id)
         self.unchanged += [_ledger_row(d.raw_id, d.uri, "unchanged", domain=d.domain) for d in docs if d.raw_id in known]
         docs = [d for d in docs if d.raw_id not in known]
         if not docs and self.shards:
@@ -123,23 +121,25 @@ def stage_load(inputs: list[str], run_id: str, settings: Settings, uri_roots: di
     once. A file whose bytes equal an earlier input of the batch is staged as a copy of it (its
     outcome follows the first one's at land) rather than cleaned twice."""
     from pipeline.sources import iter_documents
+    from pipeline.store import read_connection
 
     out = staging.run_dir(settings.staging_url, run_id)
-    loader = _Loader(out, settings, run_id)
     quarantined: list[dict] = []
     copies: list[dict] = []
     seen: set[str] = set()
-    for item in _renamed(iter_documents(inputs, settings.max_document_bytes), uri_roots):
-        if item.raw_id in seen:
-            copies.append({"raw_id": item.raw_id, "uri": item.uri, "domain": getattr(item, "domain", None)})
-            continue
-        seen.add(item.raw_id)
-        if isinstance(item, Quarantined):
-            quarantined.append(_quarantine_row(item))
-        else:
-            loader.add(item)
-    loader.flush()
-    known = known_raw_ids(settings, [q["raw_id"] for q in quarantined], run_id)
+    with read_connection(settings.db_path, settings.lock_retry_seconds) as corpus:
+        loader = _Loader(out, settings, run_id, corpus)
+        for item in _renamed(iter_documents(inputs, settings.max_document_bytes), uri_roots):
+            if item.raw_id in seen:
+                copies.append({"raw_id": item.raw_id, "uri": item.uri, "domain": getattr(item, "domain", None)})
+                continue
+            seen.add(item.raw_id)
+            if isinstance(item, Quarantined):
+                quarantined.append(_quarantine_row(item))
+            else:
+                loader.add(item)
+        loader.flush()
+        known = known_raw_ids(corpus, [q["raw_id"] for q in quarantined], run_id)
     unchanged = loader.unchanged + [_ledger_row(q["raw_id"], q["uri"], "unchanged") for q in quarantined if q["raw_id"] in known]
     quarantined = [q for q in quarantined if q["raw_id"] not in known]
     site_lines, boilerplate = count_site_lines(loader.key_files, out, settings, run_id)
