@@ -547,9 +547,146 @@ done:
     return ok ? result : NULL;
 }
 
+/* ---- the history lookup's verification: which (batch, stored) sketch pairs share enough keys ---- */
+
+/* A sketch's index keys as a 4,096-bit signature (bits from the hash's upper part: a key modulus
+ * zeroes the low bits); returns how many keys share a bit with an earlier one. Two sketches'
+ * common bits plus the smaller of those numbers bound the keys they share from above (shared
+ * keys set common bits, and only keys colliding within a sketch share one): a pair whose bound
+ * misses the threshold is settled without merging the sketches. */
+#define SIGNATURE_WORDS 64
+static int32_t signature(const uint64_t *h, Py_ssize_t n, uint64_t modulus, uint64_t *out) {
+    memset(out, 0, SIGNATURE_WORDS * sizeof(uint64_t));
+    int32_t collided = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (h[i] % modulus) continue;
+        uint64_t bit = (h[i] >> 40) & (SIGNATURE_WORDS * 64 - 1), mask = 1ULL << (bit & 63);
+        collided += (out[bit >> 6] & mask) != 0;
+        out[bit >> 6] |= mask;
+    }
+    return collided;
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+__attribute__((target("popcnt"))) static Py_ssize_t common_bits_popcnt(const uint64_t *a, const uint64_t *b) {
+    Py_ssize_t n = 0;
+    for (int w = 0; w < SIGNATURE_WORDS; w++) n += __builtin_popcountll(a[w] & b[w]);
+    return n;
+}
+#endif
+
+static Py_ssize_t common_bits_plain(const uint64_t *a, const uint64_t *b) {
+    Py_ssize_t n = 0;
+    for (int w = 0; w < SIGNATURE_WORDS; w++) n += __builtin_popcountll(a[w] & b[w]);
+    return n;
+}
+
+static Py_ssize_t keys_shared(const uint64_t *x, Py_ssize_t nx, const uint64_t *y, Py_ssize_t ny, uint64_t modulus) {
+    Py_ssize_t i = 0, j = 0, shared = 0;
+    while (i < nx && j < ny) {
+        if (x[i] < y[j]) i++;
+        else if (x[i] > y[j]) j++;
+        else { shared += x[i] % modulus == 0; i++; j++; }
+    }
+    return shared;
+}
+
+/* Sketch pointers and hash counts of a list of bytes objects (as a tuple, kept alive by the caller). */
+static int sketch_views(PyObject *tuple, const uint64_t **where, Py_ssize_t *count) {
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(tuple); i++) {
+        PyObject *item = PyTuple_GET_ITEM(tuple, i);
+        if (!PyBytes_Check(item) || PyBytes_GET_SIZE(item) % 8) {
+            PyErr_Format(PyExc_TypeError, "sketch %zd is not bytes of whole 64-bit hashes", i);
+            return -1;
+        }
+        where[i] = (const uint64_t *)PyBytes_AS_STRING(item);
+        count[i] = PyBytes_GET_SIZE(item) / 8;
+    }
+    return 0;
+}
+
+/* pairs_passing(batch: list[bytes], stored: list[bytes], pair_batch: int64 buffer, pair_stored:
+ *               int64 buffer, key_modulus: int, min_shared: int, containment: float) -> bytes
+ * One byte a pair (i, j): 1 when sketches batch[i] and stored[j] (sorted) share at least
+ * min(min_shared, s) and at least containment * s index keys (hashes divisible by key_modulus),
+ * s the smaller sketch's size in hashes; else 0. The Python reference is history._passing. */
+static PyObject *pairs_passing(PyObject *self, PyObject *args) {
+    PyObject *batch_given, *stored_given;
+    Py_buffer left, right;
+    unsigned long long key_modulus;
+    int min_shared;
+    double containment;
+    if (!PyArg_ParseTuple(args, "O!O!y*y*Kid", &PyList_Type, &batch_given, &PyList_Type, &stored_given, &left, &right, &key_modulus, &min_shared, &containment))
+        return NULL;
+    PyObject *batch = NULL, *stored = NULL, *result = NULL;
+    const uint64_t **a = NULL, **b = NULL;
+    Py_ssize_t *na = NULL, *nb = NULL, n_batch = 0, n_stored = 0, pairs = 0;
+    uint64_t *sig_a = NULL, *sig_b = NULL;
+    int32_t *slack_a = NULL, *slack_b = NULL;
+    if (key_modulus < 1 || left.len != right.len || left.len % (Py_ssize_t)sizeof(int64_t)) {
+        PyErr_SetString(PyExc_ValueError, "pair arrays must be int64 of one length and key_modulus >= 1");
+        goto done;
+    }
+    /* Tuples keep every bytes object alive while the work reads them without the GIL. */
+    batch = PyList_AsTuple(batch_given);
+    stored = PyList_AsTuple(stored_given);
+    if (!batch || !stored) goto done;
+    n_batch = PyTuple_GET_SIZE(batch);
+    n_stored = PyTuple_GET_SIZE(stored);
+    a = malloc(sizeof(uint64_t *) * (size_t)(n_batch + 1));
+    na = malloc(sizeof(Py_ssize_t) * (size_t)(n_batch + 1));
+    b = malloc(sizeof(uint64_t *) * (size_t)(n_stored + 1));
+    nb = malloc(sizeof(Py_ssize_t) * (size_t)(n_stored + 1));
+    sig_a = malloc(sizeof(uint64_t) * SIGNATURE_WORDS * (size_t)(n_batch + 1));
+    sig_b = malloc(sizeof(uint64_t) * SIGNATURE_WORDS * (size_t)(n_stored + 1));
+    slack_a = malloc(sizeof(int32_t) * (size_t)(n_batch + 1));
+    slack_b = malloc(sizeof(int32_t) * (size_t)(n_stored + 1));
+    if (!a || !na || !b || !nb || !sig_a || !sig_b || !slack_a || !slack_b) { PyErr_NoMemory(); goto done; }
+    if (sketch_views(batch, a, na) < 0 || sketch_views(stored, b, nb) < 0) goto done;
+    pairs = left.len / (Py_ssize_t)sizeof(int64_t);
+    const int64_t *pi = left.buf, *pj = right.buf;
+    for (Py_ssize_t k = 0; k < pairs; k++) {
+        if (pi[k] < 0 || pi[k] >= n_batch || pj[k] < 0 || pj[k] >= n_stored) {
+            PyErr_Format(PyExc_IndexError, "pair %zd (%lld, %lld) is out of range", k, (long long)pi[k], (long long)pj[k]);
+            goto done;
+        }
+    }
+    result = PyBytes_FromStringAndSize(NULL, pairs);
+    if (!result) goto done;
+    char *out = PyBytes_AS_STRING(result);
+    uint64_t modulus = (uint64_t)key_modulus;
+    Py_ssize_t (*common_bits)(const uint64_t *, const uint64_t *) = common_bits_plain;
+#if defined(__GNUC__) && defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("popcnt")) common_bits = common_bits_popcnt;
+#endif
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n_batch; i++) slack_a[i] = signature(a[i], na[i], modulus, sig_a + (size_t)i * SIGNATURE_WORDS);
+    for (Py_ssize_t j = 0; j < n_stored; j++) slack_b[j] = signature(b[j], nb[j], modulus, sig_b + (size_t)j * SIGNATURE_WORDS);
+    for (Py_ssize_t k = 0; k < pairs; k++) {
+        Py_ssize_t smaller = na[pi[k]] < nb[pj[k]] ? na[pi[k]] : nb[pj[k]];
+        double need = containment * (double)smaller;
+        Py_ssize_t floor_need = min_shared < smaller ? min_shared : smaller;
+        Py_ssize_t bound = common_bits(sig_a + (size_t)pi[k] * SIGNATURE_WORDS, sig_b + (size_t)pj[k] * SIGNATURE_WORDS)
+                           + (slack_a[pi[k]] < slack_b[pj[k]] ? slack_a[pi[k]] : slack_b[pj[k]]);
+        if (bound < floor_need || (double)bound < need) { out[k] = 0; continue; }
+        Py_ssize_t shared = keys_shared(a[pi[k]], na[pi[k]], b[pj[k]], nb[pj[k]], modulus);
+        out[k] = shared >= floor_need && (double)shared >= need;
+    }
+    Py_END_ALLOW_THREADS
+done:
+    PyBuffer_Release(&left);
+    PyBuffer_Release(&right);
+    Py_XDECREF(batch);
+    Py_XDECREF(stored);
+    free(a); free(na); free(b); free(nb); free(sig_a); free(sig_b); free(slack_a); free(slack_b);
+    return result;
+}
+
 static PyMethodDef METHODS[] = {
     {"sketch_many", sketch_many, METH_VARARGS, "Sampled character-gram hashes and word counts of texts."},
     {"cluster_sorted", cluster_sorted, METH_VARARGS, "Near-duplicate clusters of sketches given in canonical order."},
+    {"pairs_passing", pairs_passing, METH_VARARGS, "Which pairs of sorted sketches share enough index keys."},
     {NULL, NULL, 0, NULL},
 };
 

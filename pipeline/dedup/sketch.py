@@ -154,3 +154,34 @@ def sketch_texts(texts: list[str], gram: int = GRAM, modulus: int = MODULUS) -> 
 def values(samples: bytes) -> list[int]:
     """The hashes of a sketch as integers (for storage)."""
     return array("Q", samples).tolist()
+
+
+
+def pairs_passing(batch: list[bytes], stored: list[bytes], pair_batch, pair_stored, key_modulus: int, min_shared: int, containment: float):
+    """Per pair ``(batch[pair_batch[k]], stored[pair_stored[k]])``, whether the two sketches share
+    at least ``min(min_shared, s)`` and at least ``containment × s`` index keys (hashes divisible
+    by ``key_modulus``), ``s`` the smaller sketch's size: a boolean numpy array. Compiled when it
+    can (a signature of each sketch settles most pairs without merging them); the Python version
+    is the reference (a test checks they agree)."""
+    import numpy as np
+
+    left = np.ascontiguousarray(pair_batch, dtype=np.int64)
+    right = np.ascontiguousarray(pair_stored, dtype=np.int64)
+    if len(left) != len(right):
+        raise ValueError("pair arrays must be int64 of one length and key_modulus >= 1")
+    if _sketch is not None:
+        passing = _sketch.pairs_passing(list(batch), list(stored), left, right, key_modulus, min_shared, containment)
+        return np.frombuffer(passing, dtype=np.bool_)
+    keys_a: dict[int, set[int]] = {}
+    keys_b: dict[int, set[int]] = {}
+    out = np.zeros(len(left), dtype=np.bool_)
+    for k, (i, j) in enumerate(zip(left.tolist(), right.tolist())):
+        a = keys_a.get(i)
+        if a is None:
+            a = keys_a[i] = {h for h in values(batch[i]) if h % key_modulus == 0}
+        b = keys_b.get(j)
+        if b is None:
+            b = keys_b[j] = set(values(stored[j]))
+        shared, smaller = len(a & b), min(len(batch[i]), len(stored[j])) // 8
+        out[k] = shared >= min(min_shared, smaller) and shared >= containment * smaller
+    return out
