@@ -5,7 +5,7 @@ computes and store persists: nothing here imports ``pipeline.store``."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -32,6 +32,45 @@ WITH rare AS (
 SELECT DISTINCT b.doc, k.doc_key FROM batch_keys b JOIN rare r ON r.key = b.key JOIN near_keys k ON k.key = r.key
 """
 FOUND_SKETCHES = "SELECT doc_key, sketch FROM near_sketches WHERE doc_key IN (SELECT doc_key FROM found_keys)"
+STORY_CHUNK_KEYS = 5_000  # batch articles whose story candidates are looked up at a time
+# {need}: story_min_shared_terms. batch_held: how many batch articles hold each term (whole batch).
+STORY_CANDIDATES = f"""
+WITH held_stored AS (
+    SELECT term, count(*) AS articles FROM story_terms WHERE term IN (SELECT term FROM batch_terms) GROUP BY term
+), ranked AS (
+    SELECT b.key, b.term, b.lo, b.hi,
+           row_number() OVER (PARTITION BY b.key ORDER BY coalesce(s.articles, 0) + h.articles, b.term) AS place,
+           count(*) OVER (PARTITION BY b.key) AS held
+    FROM batch_terms b JOIN batch_held h USING (term) LEFT JOIN held_stored s USING (term)
+), prefix AS (
+    SELECT key, term, lo, hi FROM ranked WHERE place <= held - {{need}} + 1
+), stored AS (
+    SELECT t.term, t.article_id, a.story_id, a.published_at FROM story_terms t JOIN articles a USING (article_id)
+    WHERE t.term IN (SELECT term FROM prefix)
+), rare AS (
+    SELECT term FROM stored GROUP BY term HAVING count(DISTINCT story_id) <= {STORED_STORIES}
+), probe AS (
+    SELECT * FROM prefix WHERE term IN (SELECT term FROM rare)
+), latest AS (
+    SELECT term, article_id, published_at FROM stored WHERE term IN (SELECT term FROM rare)
+    QUALIFY row_number() OVER (PARTITION BY term, story_id ORDER BY published_at DESC NULLS LAST, article_id) <= {STORED_PER_STORY}
+), found AS (
+    SELECT DISTINCT p.key, l.article_id FROM probe p JOIN latest l USING (term)
+    WHERE p.lo IS NULL OR l.published_at IS NULL OR l.published_at BETWEEN p.lo AND p.hi
+), candidate_terms AS (
+    SELECT f.key, f.article_id, t.term FROM found f JOIN story_terms t ON t.article_id = f.article_id
+), hits AS (
+    -- a semi join, so the plan cannot pair a common term's stored holders with all its batch holders
+    SELECT c.key, c.article_id FROM candidate_terms c SEMI JOIN batch_terms b ON b.key = c.key AND b.term = c.term
+    GROUP BY ALL HAVING count(*) >= {{need}}
+), terms AS (
+    SELECT t.article_id, list(t.term) AS terms FROM story_terms t
+    WHERE t.article_id IN (SELECT article_id FROM hits) GROUP BY t.article_id
+)
+SELECT h.key, a.article_id, a.story_id, a.published_at, t.terms
+FROM hits h JOIN articles a USING (article_id) JOIN terms t USING (article_id)
+ORDER BY h.key, a.article_id
+"""
 CLUSTER_MEMBERS = f"""
 SELECT {MEMBER_COLUMNS}, n.whole_hash, n.sketch
 FROM articles a JOIN near_sketches n ON n.article_id = a.article_id
@@ -153,65 +192,39 @@ class StoredIndex:
         are looked up (prefix filtering: a stored article sharing enough terms holds one of
         them); a term held by more than ``STORED_STORIES`` stored stories does not discriminate
         and is not looked up; and per term and stored story only its ``STORED_PER_STORY`` latest
-        members are, since joining one of them joins the story."""
+        members are, since joining one of them joins the story. ``STORY_CHUNK_KEYS`` batch
+        articles at a time (ranked by the whole batch's counts, so chunks change nothing): a big
+        batch's candidates and their terms would not fit DuckDB's memory at once."""
         from datetime import timedelta
 
         when = when or {}
         window = timedelta(days=self.settings.story_window_days)
-        keys, values, lows, highs = [], [], [], []
-        for key, term_list in terms.items():
-            moment = when.get(key)
-            for term in dict.fromkeys(term_list):
-                keys.append(key)
-                values.append(term)
-                lows.append(moment - window if moment is not None else None)
-                highs.append(moment + window if moment is not None else None)
-        self.con.register("batch_terms", pa.table({
-            "key": pa.array(keys, pa.string()), "term": pa.array(values, pa.string()),
-            "lo": pa.array(lows, pa.timestamp("us", "UTC")), "hi": pa.array(highs, pa.timestamp("us", "UTC")),
-        }))
-        need = self.settings.story_min_shared_terms
-        rows = self.con.execute(
-            f"""
-            WITH held_stored AS (
-                SELECT term, count(*) AS articles FROM story_terms WHERE term IN (SELECT term FROM batch_terms) GROUP BY term
-            ), held_batch AS (
-                SELECT term, count(*) AS articles FROM batch_terms GROUP BY term
-            ), ranked AS (
-                SELECT b.key, b.term, b.lo, b.hi,
-                       row_number() OVER (PARTITION BY b.key ORDER BY coalesce(s.articles, 0) + h.articles, b.term) AS place,
-                       count(*) OVER (PARTITION BY b.key) AS held
-                FROM batch_terms b JOIN held_batch h USING (term) LEFT JOIN held_stored s USING (term)
-            ), prefix AS (
-                SELECT key, term, lo, hi FROM ranked WHERE place <= held - {need} + 1
-            ), stored AS (
-                SELECT t.term, t.article_id, a.story_id, a.published_at FROM story_terms t JOIN articles a USING (article_id)
-                WHERE t.term IN (SELECT term FROM prefix)
-            ), rare AS (
-                SELECT term FROM stored GROUP BY term HAVING count(DISTINCT story_id) <= {STORED_STORIES}
-            ), probe AS (
-                SELECT * FROM prefix WHERE term IN (SELECT term FROM rare)
-            ), latest AS (
-                SELECT term, article_id, published_at FROM stored WHERE term IN (SELECT term FROM rare)
-                QUALIFY row_number() OVER (PARTITION BY term, story_id ORDER BY published_at DESC NULLS LAST, article_id) <= {STORED_PER_STORY}
-            ), found AS (
-                SELECT DISTINCT p.key, l.article_id FROM probe p JOIN latest l USING (term)
-                WHERE p.lo IS NULL OR l.published_at IS NULL OR l.published_at BETWEEN p.lo AND p.hi
-            ), hits AS (
-                SELECT f.key, f.article_id FROM found f
-                JOIN story_terms t ON t.article_id = f.article_id JOIN batch_terms b ON b.key = f.key AND b.term = t.term
-                GROUP BY ALL HAVING count(*) >= {need}
-            ), terms AS (
-                SELECT t.article_id, list(t.term) AS terms FROM story_terms t
-                WHERE t.article_id IN (SELECT article_id FROM hits) GROUP BY t.article_id
-            )
-            SELECT h.key, a.article_id, a.story_id, a.published_at, t.terms
-            FROM hits h JOIN articles a USING (article_id) JOIN terms t USING (article_id)
-            ORDER BY h.key, a.article_id
-            """
-        ).fetchall()
-        self.con.unregister("batch_terms")
+        held: Counter[str] = Counter()
+        for term_list in terms.values():
+            held.update(set(term_list))  # each article counts once per term
+        self.con.register("batch_held", pa.table({"term": pa.array(list(held), pa.string()), "articles": pa.array(list(held.values()), pa.int64())}))
         found: dict[str, list[dict]] = defaultdict(list)
-        for key, article_id, story_id, published_at, term_list in rows:
-            found[key].append({"article_id": article_id, "story_id": story_id, "published_at": published_at, "terms": term_list or []})
+        names = list(terms)
+        try:
+            for start in range(0, len(names), STORY_CHUNK_KEYS):
+                keys, values, lows, highs = [], [], [], []
+                for key in names[start:start + STORY_CHUNK_KEYS]:
+                    moment = when.get(key)
+                    for term in dict.fromkeys(terms[key]):
+                        keys.append(key)
+                        values.append(term)
+                        lows.append(moment - window if moment is not None else None)
+                        highs.append(moment + window if moment is not None else None)
+                self.con.register("batch_terms", pa.table({
+                    "key": pa.array(keys, pa.string()), "term": pa.array(values, pa.string()),
+                    "lo": pa.array(lows, pa.timestamp("us", "UTC")), "hi": pa.array(highs, pa.timestamp("us", "UTC")),
+                }))
+                try:
+                    rows = self.con.execute(STORY_CANDIDATES.format(need=self.settings.story_min_shared_terms)).fetchall()
+                finally:
+                    self.con.unregister("batch_terms")
+                for key, article_id, story_id, published_at, term_list in rows:
+                    found[key].append({"article_id": article_id, "story_id": story_id, "published_at": published_at, "terms": term_list or []})
+        finally:
+            self.con.unregister("batch_held")
         return found

@@ -138,3 +138,30 @@ def test_story_terms_are_the_capitalised_names_inside_sentences():
     assert set(terms) == {"parliament", "varga", "helena", "tuesday", "budapest", "mcdonald-smith", "szeged", "kovács", "ministry"} - story.STOP
     assert "opposition" not in terms and "critics" not in terms and "the" not in terms
     assert "phone" not in terms and "bay" not in terms and "ágnes" not in terms
+
+
+def test_story_candidates_of_a_batch_in_chunks_are_those_of_the_whole_batch(tmp_path, monkeypatch):
+    """Terms are ranked by the whole batch's counts in every chunk, so the prefixes (and the
+    candidates) do not depend on where the chunks fall."""
+    from pipeline.dedup import history as history_module
+
+    settings = Settings(home=tmp_path)
+    # Follow-ups of 100 stored stories (two of their own names and three topical ones each), and
+    # 200 articles of new events: every one holds topical names the whole history holds too.
+    batch = [{"article_id": f"follow{i:04d}", "published_at": START - timedelta(days=10 + i % 300, hours=-3),
+              "story_terms": TOPICAL[:3] + [f"other{i}", f"else{i}", f"new{i}"]} for i in range(0, 300, 3)]
+    batch += _event_batch(events=10, writeups=20)
+    terms = {r["article_id"]: r["story_terms"] for r in batch}
+    when = {r["article_id"]: r["published_at"] for r in batch}
+
+    def candidates() -> dict:
+        with StoredIndex(settings, con=con) as history:
+            found = history.story_candidates(terms, when)
+        return {k: [(c["article_id"], c["story_id"], sorted(c["terms"])) for c in v] for k, v in found.items()}
+
+    with connect(tmp_path / "history.sqlite") as con:
+        _stored_corpus(con, settings)
+        whole = candidates()
+        monkeypatch.setattr(history_module, "STORY_CHUNK_KEYS", 7)
+        assert candidates() == whole
+    assert {k: [c[0] for c in v] for k, v in whole.items()} == {f"follow{i:04d}": [f"old{i:04d}"] for i in range(0, 300, 3)}
