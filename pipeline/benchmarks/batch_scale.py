@@ -1,7 +1,7 @@
 """A big batch end to end: ``newsingest run`` (and, with ``--dag``, the news_ingest DAG) on a
 generated wire corpus of 10,000 and 100,000 articles of about 600 words.
 
-    .venv/bin/python -m pipeline.benchmarks.batch_scale [--sizes 10000 100000] [--seed 4] [--dag] [--no-cli]
+    .venv/bin/python -m pipeline.benchmarks.batch_scale [--sizes 10000 100000] [--seed 4] [--dag] [--no-cli] [--history 10000]
         [--timeout 1200] [--rss-limit GB] [--dag-limit 300] [--keep DIR] [--cache DIR]
 
 The corpus (``wire_corpus.write_batch``: per-outlet folders of ``.txt`` files, several write-ups
@@ -17,6 +17,11 @@ RSS of the process and its reaped descendants). After the run the outcomes are r
 and compared with the input files and their labels. A run over ``--timeout`` seconds is stopped
 (its process group) and reported with the stage it had reached, and so is a run whose process tree
 passes ``--rss-limit`` GB (default: half the machine's memory, at most 12).
+
+``--history SIZE`` lands the corpus of that size and the next seed (other events, the same
+outlets and the same kind of prose) before each ``newsingest run``, untimed, so the run meets a
+stored history: the near-duplicate and story lookups, the known-input check and the site-line
+counts then read it.
 
 ``--dag`` runs ``airflow dags test news_ingest -c '{"input": DIR}'`` with a fresh AIRFLOW_HOME
 and NEWSINGEST_HOME in a temporary folder (metadata migrated), and prints
@@ -194,9 +199,14 @@ def _ledger_outcomes(con, input_dir: Path, labels: dict[str, str]) -> dict:
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     if "run_ledger" not in tables:
         return {"error": "no run_ledger table"}
-    by_outcome = dict(con.execute("SELECT outcome, count(*) FROM run_ledger GROUP BY 1 ORDER BY 1").fetchall())
-    rows = con.execute("SELECT count(*), count(DISTINCT uri), count(DISTINCT raw_id) FROM run_ledger").fetchone()
-    reasons = con.execute("SELECT stage || '/' || reason, count(*) FROM quarantine GROUP BY 1 ORDER BY 2 DESC").fetchall() if "quarantine" in tables else []
+    # The measured run is the latest (with --history an earlier run landed the history).
+    [(measured,)] = con.execute("SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1").fetchall() or [(None,)]
+    quoted = "NULL" if measured is None else "'" + measured.replace("'", "''") + "'"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW measured_ledger AS SELECT * FROM run_ledger WHERE run_id = {quoted}")
+    by_outcome = dict(con.execute("SELECT outcome, count(*) FROM measured_ledger GROUP BY 1 ORDER BY 1").fetchall())
+    rows = con.execute("SELECT count(*), count(DISTINCT uri), count(DISTINCT raw_id) FROM measured_ledger").fetchone()
+    reasons = con.execute("SELECT stage || '/' || reason, count(*) FROM quarantine WHERE run_id = $run_id GROUP BY 1 ORDER BY 2 DESC",
+                          {"run_id": measured}).fetchall() if "quarantine" in tables else []
     articles = con.execute("SELECT count(*) FROM articles").fetchone()[0] if "articles" in tables else None
     stories = None
     if "articles" in tables and "story_id" in {c[0] for c in con.execute("DESCRIBE articles").fetchall()}:
@@ -204,7 +214,7 @@ def _ledger_outcomes(con, input_dir: Path, labels: dict[str, str]) -> dict:
     prefix = str(input_dir) + os.sep
     by_kind: dict[str, Counter] = defaultdict(Counter)
     seen: set[str] = set()
-    for uri, outcome in con.execute("SELECT uri, outcome FROM run_ledger").fetchall():
+    for uri, outcome in con.execute("SELECT uri, outcome FROM measured_ledger").fetchall():
         rel = uri.removeprefix(prefix)
         by_kind[labels.get(rel, "(not an input file)")][outcome] += 1
         seen.add(rel)
@@ -255,10 +265,13 @@ def progress_stages(log: Path) -> tuple[dict[str, float], str | None]:
     return stages, last
 
 
-def run_cli(input_dir: Path, work: Path, timeout: float, rss_limit: float) -> dict:
+def run_cli(input_dir: Path, work: Path, timeout: float, rss_limit: float, history: Path | None = None) -> dict:
     home = work / "home"
     home.mkdir(parents=True, exist_ok=True)
     db = home / "batch.sqlite"  # the lake's catalog; its Parquet files go beside it
+    if history is not None:  # landed first, not timed
+        subprocess.run([str(BIN / "newsingest"), "run", "--input", str(history), "--db", str(db), "--home", str(home), "--quiet"],
+                       env=_env(), check=True, stdout=subprocess.DEVNULL)
     command = [str(BIN / "newsingest"), "run", "--input", str(input_dir), "--db", str(db), "--home", str(home), "--timings"]
     result = measure(command, _env(), work / "run.log", timeout, rss_limit)
     result["stages"], result["last_stage"] = progress_stages(work / "run.log")
@@ -419,6 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--dag", action="store_true", help="also run the news_ingest DAG with airflow dags test")
+    parser.add_argument("--history", type=int, metavar="SIZE",
+                        help="land the corpus of this size and the next seed first (untimed), so newsingest run meets a stored history")
     parser.add_argument("--no-cli", action="store_true", help="skip the newsingest run runs")
     parser.add_argument("--timeout", type=float, default=1200.0, help="seconds per run before it is stopped and reported (default 1200)")
     parser.add_argument("--rss-limit", type=float, default=min(12.0, psutil.virtual_memory().total / GB / 2),
@@ -434,6 +449,10 @@ def main(argv: list[str] | None = None) -> int:
     cli_runs: dict[int, dict] = {}
     dag_allowed = True
     print(f"{os.cpu_count()} cores, {_gb(psutil.virtual_memory().total)} memory; runs in {work}; code {code_state()}", flush=True)
+    history_input = corpus(args.history, args.seed + 1, args.cache)[0] if args.history else None
+    if history_input is not None:
+        print(f"history: each newsingest run meets the landed corpus of {args.history:,} files of seed {args.seed + 1} ({history_input}); "
+              "outcomes are the measured run's", flush=True)
     try:
         for size in sorted(args.sizes):
             input_dir, labels_path, summary = corpus(size, args.seed, args.cache)
@@ -459,8 +478,10 @@ def main(argv: list[str] | None = None) -> int:
                     shutil.rmtree(run_dir)
                 run_dir.mkdir(parents=True)
                 load_before = os.getloadavg()[0]
-                runner = run_cli if kind == "cli" else run_dag
-                r = runner(input_dir, run_dir, args.timeout, args.rss_limit * GB)
+                if kind == "cli":
+                    r = run_cli(input_dir, run_dir, args.timeout, args.rss_limit * GB, history_input)
+                else:
+                    r = run_dag(input_dir, run_dir, args.timeout, args.rss_limit * GB)
                 r["load_before"], r["load_after"] = load_before, os.getloadavg()[0]
                 r["code"] = code_state()
                 r["outcomes"] = outcomes(r["db"], input_dir, labels)
