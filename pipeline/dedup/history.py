@@ -25,16 +25,22 @@ HISTORY_CHUNK_DOCS = 10_000  # batch documents looked up in the near-duplicate i
 # whole. Joining every batch hash with every copy holding it would pair a stock phrase's hash with
 # all of them: a 100,000-document batch on a corpus of 7,600 articles made 1.4 billion such rows.
 FOUND_PAIRS = f"""
-WITH rare AS (
-    SELECT key FROM near_keys WHERE key IN (SELECT key FROM batch_keys)
-    GROUP BY key HAVING count(DISTINCT doc_key) <= {CANDIDATE_POSTING}
+WITH held AS MATERIALIZED (
+    SELECT k.key, k.doc_key FROM near_keys k SEMI JOIN batch_keys b ON b.key = k.key
+), rare AS (
+    SELECT key FROM held GROUP BY key HAVING count(DISTINCT doc_key) <= {CANDIDATE_POSTING}
 )
-SELECT DISTINCT b.doc, k.doc_key FROM batch_keys b JOIN rare r ON r.key = b.key JOIN near_keys k ON k.key = r.key
+SELECT DISTINCT b.doc, h.doc_key FROM batch_keys b JOIN rare r ON r.key = b.key JOIN held h ON h.key = r.key
 """
-FOUND_SKETCHES = "SELECT doc_key, sketch FROM near_sketches WHERE doc_key IN (SELECT doc_key FROM found_keys)"
+FOUND_SKETCHES = "SELECT n.doc_key, n.article_id, n.sketch FROM near_sketches n SEMI JOIN found_keys f ON f.doc_key = n.doc_key"
+CLUSTER_MEMBERS = f"""
+SELECT {MEMBER_COLUMNS}, n.whole_hash, n.sketch
+FROM articles a JOIN near_sketches n ON n.article_id = a.article_id
+WHERE a.dup_cluster_id IN (SELECT c.dup_cluster_id FROM articles c SEMI JOIN matched m ON m.article_id = c.article_id)
+"""
 STORY_CHUNK_KEYS = 5_000  # batch articles whose story candidates are looked up at a time
 # {need}: story_min_shared_terms. batch_held: how many batch articles hold each term (whole batch).
-STORY_CANDIDATES = f"""
+STORY_FOUND = f"""
 WITH held_stored AS (
     SELECT term, count(*) AS articles FROM story_terms WHERE term IN (SELECT term FROM batch_terms) GROUP BY term
 ), ranked AS (
@@ -52,33 +58,19 @@ WITH held_stored AS (
 ), probe AS (
     SELECT * FROM prefix WHERE term IN (SELECT term FROM rare)
 ), latest AS (
-    SELECT term, article_id, published_at FROM stored WHERE term IN (SELECT term FROM rare)
+    SELECT term, article_id, story_id, published_at FROM stored WHERE term IN (SELECT term FROM rare)
     QUALIFY row_number() OVER (PARTITION BY term, story_id ORDER BY published_at DESC NULLS LAST, article_id) <= {STORED_PER_STORY}
 ), found AS (
-    SELECT DISTINCT p.key, l.article_id FROM probe p JOIN latest l USING (term)
+    SELECT DISTINCT p.key, l.article_id, l.story_id, l.published_at FROM probe p JOIN latest l USING (term)
     WHERE p.lo IS NULL OR l.published_at IS NULL OR l.published_at BETWEEN p.lo AND p.hi
-), candidate_terms AS (
-    SELECT f.key, f.article_id, t.term FROM found f JOIN story_terms t ON t.article_id = f.article_id
-), hits AS (
-    -- a semi join, so the plan cannot pair a common term's stored holders with all its batch holders
-    SELECT c.key, c.article_id FROM candidate_terms c SEMI JOIN batch_terms b ON b.key = c.key AND b.term = c.term
-    GROUP BY ALL HAVING count(*) >= {{need}}
-), terms AS (
-    SELECT t.article_id, list(t.term) AS terms FROM story_terms t
-    WHERE t.article_id IN (SELECT article_id FROM hits) GROUP BY t.article_id
 )
-SELECT h.key, a.article_id, a.story_id, a.published_at, t.terms
-FROM hits h JOIN articles a USING (article_id) JOIN terms t USING (article_id)
-ORDER BY h.key, a.article_id
+SELECT key, article_id, story_id, published_at FROM found ORDER BY key, article_id
 """
-CLUSTER_MEMBERS = f"""
-SELECT {MEMBER_COLUMNS}, n.whole_hash, n.sketch
-FROM articles a JOIN near_sketches n ON n.article_id = a.article_id
-WHERE a.dup_cluster_id IN (
-    SELECT DISTINCT c.dup_cluster_id FROM matched_keys m
-    JOIN near_sketches s ON s.doc_key = m.doc_key JOIN articles c ON c.article_id = s.article_id
-)
-"""
+# The candidates' terms (candidates: their ids as an Arrow table, so the planner knows how few they
+# are and builds the join on them). Shared terms are then counted in Python: counted in SQL, the
+# planner joined on terms first (a common term's stored holders times all its batch holders), or
+# held every (candidate, batch term) row at once, 1.6 GB for a 100,000-document batch.
+CANDIDATE_TERMS = "SELECT t.article_id, list(t.term) FROM story_terms t SEMI JOIN candidates c ON c.article_id = t.article_id GROUP BY 1"
 
 
 class StoredIndex:
@@ -157,23 +149,24 @@ class StoredIndex:
             found = self.con.execute(FOUND_SKETCHES).to_arrow_table()
         finally:
             self.con.unregister("found_keys")
-        # Stored sketches in the order of ``keys`` (every found key has its sketch row).
+        # Stored sketches and article ids in the order of ``keys`` (every found key has its row).
         stored: list[bytes] = [b""] * len(keys)
+        article_of: list[str | None] = [None] * len(keys)
         positions = pc.index_in(found.column("doc_key"), value_set=keys).to_pylist()
-        for position, sketch in zip(positions, found.column("sketch").to_pylist()):
-            stored[position] = sketch
+        for position, article_id, sketch in zip(positions, found.column("article_id").to_pylist(), found.column("sketch").to_pylist()):
+            stored[position], article_of[position] = sketch, article_id
         del found
         passing = pairs_passing(sketches, stored, docs, stored_of_pair, KEY_MODULUS, MIN_SHARED, CONTAINMENT)
-        matched = np.unique(keys.to_numpy()[stored_of_pair[passing]])
-        if len(matched) == 0:
+        matched = sorted({article_of[i] for i in np.unique(stored_of_pair[passing]).tolist()} - {None})
+        if not matched:
             return []
-        self.con.register("matched_keys", pa.table({"doc_key": pa.array(matched, pa.uint64())}))
+        self.con.register("matched", pa.table({"article_id": pa.array(matched, pa.string())}))
         try:
             cursor = self.con.execute(CLUSTER_MEMBERS)
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row)) for row in cursor.fetchall()]
         finally:
-            self.con.unregister("matched_keys")
+            self.con.unregister("matched")
 
     def _members(self, column: str, values: set[str]) -> list[dict]:
         self.con.register("wanted_groups", pa.table({"value": sorted(values)}))
@@ -205,6 +198,7 @@ class StoredIndex:
         self.con.register("batch_held", pa.table({"term": pa.array(list(held), pa.string()), "articles": pa.array(list(held.values()), pa.int64())}))
         found: dict[str, list[dict]] = defaultdict(list)
         names = list(terms)
+        need = self.settings.story_min_shared_terms
         try:
             for start in range(0, len(names), STORY_CHUNK_KEYS):
                 keys, values, lows, highs = [], [], [], []
@@ -220,11 +214,24 @@ class StoredIndex:
                     "lo": pa.array(lows, pa.timestamp("us", "UTC")), "hi": pa.array(highs, pa.timestamp("us", "UTC")),
                 }))
                 try:
-                    rows = self.con.execute(STORY_CANDIDATES.format(need=self.settings.story_min_shared_terms)).fetchall()
+                    pairs = self.con.execute(STORY_FOUND.format(need=need)).to_arrow_table()
                 finally:
                     self.con.unregister("batch_terms")
-                for key, article_id, story_id, published_at, term_list in rows:
-                    found[key].append({"article_id": article_id, "story_id": story_id, "published_at": published_at, "terms": term_list or []})
+                if pairs.num_rows == 0:
+                    continue
+                self.con.register("candidates", pa.table({"article_id": pc.unique(pairs.column("article_id"))}))
+                try:
+                    terms_of = dict(self.con.execute(CANDIDATE_TERMS).fetchall())
+                finally:
+                    self.con.unregister("candidates")
+                mine: dict[str, set[str]] = {}
+                for key, article_id, story_id, published_at in zip(*(pairs.column(c).to_pylist() for c in ("key", "article_id", "story_id", "published_at"))):
+                    theirs = terms_of.get(article_id) or []
+                    own = mine.get(key)
+                    if own is None:
+                        own = mine[key] = set(terms[key])
+                    if len(own.intersection(theirs)) >= need:
+                        found[key].append({"article_id": article_id, "story_id": story_id, "published_at": published_at, "terms": theirs})
         finally:
             self.con.unregister("batch_held")
         return found
