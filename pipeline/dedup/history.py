@@ -6,6 +6,7 @@ computes and store persists: nothing here imports ``pipeline.store``."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -130,25 +131,34 @@ class StoredIndex:
                 members.setdefault(member["article_id"], member)
         return [members[a] for a in sorted(members)]
 
+    @contextmanager
+    def _native(self, name: str, table: pa.Table):
+        """``table`` as a temporary DuckDB table for the block. A registered Arrow table would get
+        the join's filters pushed down as pyarrow expressions, and a 64-bit key above 2^63 does not
+        convert ("Python int too large to convert to C long")."""
+        self.con.register(f"{name}_arrow", table)
+        try:
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+        finally:
+            self.con.unregister(f"{name}_arrow")
+        try:
+            yield
+        finally:
+            self.con.execute(f"DROP TABLE IF EXISTS temp.main.{name}")
+
     def _chunk_clusters(self, sketches: list[bytes]) -> list[dict]:
         import numpy as np
 
-        self.con.register("batch_keys", key_table(list(range(len(sketches))), sketches).rename_columns(["key", "doc", "size"]))
-        try:
+        with self._native("batch_keys", key_table(list(range(len(sketches))), sketches).rename_columns(["key", "doc", "size"])):
             pairs = self.con.execute(FOUND_PAIRS).to_arrow_table()
-        finally:
-            self.con.unregister("batch_keys")
         if pairs.num_rows == 0:
             return []
         docs = pairs.column("doc").to_numpy()
         encoded = pc.dictionary_encode(pairs.column("doc_key")).combine_chunks()  # hashed, not sorted
         keys, stored_of_pair = encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False)
         del pairs, encoded
-        self.con.register("found_keys", pa.table({"doc_key": keys}))
-        try:
+        with self._native("found_keys", pa.table({"doc_key": keys})):
             found = self.con.execute(FOUND_SKETCHES).to_arrow_table()
-        finally:
-            self.con.unregister("found_keys")
         # Stored sketches and article ids in the order of ``keys`` (every found key has its row).
         stored: list[bytes] = [b""] * len(keys)
         article_of: list[str | None] = [None] * len(keys)
