@@ -185,22 +185,16 @@ def cmd_run(args) -> int:
 
 
 def _run(args, settings, run_id: str) -> int:
-    import time
-
     from tqdm import tqdm
 
     from pipeline import stages
     from pipeline.sources.files import iter_input_files
 
     progress = tqdm(total=6, desc="load", unit="stage", disable=args.quiet, file=sys.stderr)
-    seconds: dict[str, float] = {}
-    mark = time.perf_counter()
+    clock = stages.StageClock()
 
     def done(stage: str, following: str | None) -> None:
-        nonlocal mark
-        now = time.perf_counter()
-        seconds[stage] = now - mark
-        mark = now
+        clock.lap(stage)
         progress.update(1)
         if following:
             progress.set_description(following)
@@ -253,7 +247,7 @@ def _run(args, settings, run_id: str) -> int:
     progress.close()
     print(format_summary(report))
     if args.timings:
-        print("seconds: " + ", ".join(f"{stage} {value:.2f}" for stage, value in seconds.items()), file=sys.stderr)
+        print(f"seconds: {clock}", file=sys.stderr)
     for domain, why in sorted(report["drifting"].items()):
         print(f"newsingest run: source {domain} looks like it changed its layout: {why}", file=sys.stderr)
     return EXIT_DRIFT if report["drifting"] and settings.health_action == "fail" else 0

@@ -33,62 +33,26 @@ def _quarantine_row(q: Quarantined) -> dict:
     return {"raw_id": q.raw_id, "uri": q.uri, "stage": q.stage, "reason": q.reason, "detail": q.detail}
 
 
+class StageClock:
+    """Seconds of each stage, measured from the end of the one before."""
+
+    def __init__(self):
+        import time
+
+        self.now = time.perf_counter
+        self.seconds: dict[str, float] = {}
+        self.mark = self.now()
+
+    def lap(self, stage: str) -> None:
+        now = self.now()
+        self.seconds[stage] = now - self.mark
+        self.mark = now
+
+    def __str__(self) -> str:
+        return ", ".join(f"{stage} {value:.2f}" for stage, value in self.seconds.items())
+
+
 # --------------------------------------------------------------------------- load
-
-class KnownInput:
-    """Which raw documents some earlier run already settled (rerun of known input), asked of a
-    reading session on the corpus (None: no corpus yet). A retry of the same run id is not an
-    earlier run: it settles its documents again, to the same outcomes.
-
-    A query on the ledger costs about 27 ms however few ids it asks about, and the load of a big
-    batch asks once a shard: the settled ids' first 64 bits (raw ids are SHA-256 hex) are read
-    once into a sorted array, and the ledger is asked only about ids found there."""
-
-    def __init__(self, con, run_id: str | None = None):
-        self.con, self.run_id = con, run_id
-        self.prefixes = None
-
-    def __call__(self, raw_ids: list[str]) -> set[str]:
-        if not raw_ids or self.con is None:
-            return set()
-        import numpy as np
-        import pyarrow as pa
-
-        if self.prefixes is None:
-            column = self.con.execute(
-                "SELECT DISTINCT TRY_CAST('0x' || left(raw_id, 16) AS UBIGINT) AS prefix FROM run_ledger "
-                "WHERE outcome <> 'unchanged' AND run_id IS DISTINCT FROM $run_id", {"run_id": self.run_id}).to_arrow_table().column("prefix")
-            self.prefixes = np.sort(column.drop_null().to_numpy())
-        maybe = _maybe_settled(raw_ids, self.prefixes)
-        if not maybe:
-            return set()
-        self.con.register("batch_ids", pa.table({"raw_id": maybe}))
-        try:
-            rows = self.con.execute(
-                "SELECT DISTINCT l.raw_id FROM run_ledger l JOIN batch_ids b USING (raw_id) WHERE l.outcome <> 'unchanged' AND l.run_id IS DISTINCT FROM $run_id",
-                {"run_id": self.run_id},
-            ).fetchall()
-        finally:
-            self.con.unregister("batch_ids")
-        return {r[0] for r in rows}
-
-
-def _maybe_settled(raw_ids: list[str], prefixes) -> list[str]:
-    """The ids whose first 64 bits are among ``prefixes`` (sorted), and any id that is not hex."""
-    import numpy as np
-
-    values, plain = [], []
-    for raw_id in raw_ids:
-        try:
-            values.append(int(raw_id[:16], 16))
-        except ValueError:
-            plain.append(raw_id)  # not hex: only the ledger can say
-            values.append(0)
-    wanted = np.array(values, dtype=np.uint64)
-    positions = np.minimum(np.searchsorted(prefixes, wanted), max(len(prefixes) - 1, 0))
-    hit = prefixes[positions] == wanted if len(prefixes) else np.zeros(len(wanted), dtype=bool)
-    return [r for r, h in zip(raw_ids, hit.tolist()) if h] + plain
-
 
 def _raw_row(d: RawDocument) -> dict:
     return {
@@ -103,7 +67,7 @@ class _Loader:
     input settled by an earlier run becomes ``unchanged`` and the site-line keys are staged, to be
     counted across the batch once every shard is written."""
 
-    def __init__(self, out: str, settings: Settings, run_id: str, known: KnownInput):
+    def __init__(self, out: str, settings: Settings, run_id: str, known: Callable[[list[str]], set[str]]):
         from pipeline.clean.site_lines import site_line_keys
 
         self.site_line_keys = site_line_keys
@@ -160,6 +124,7 @@ def stage_load(inputs: list[str], run_id: str, settings: Settings, uri_roots: di
     outcome follows the first one's at land) rather than cleaned twice."""
     from pipeline.sources import iter_documents
     from pipeline.store import read_connection
+    from pipeline.store.known_input import KnownInput
 
     out = staging.run_dir(settings.staging_url, run_id)
     quarantined: list[dict] = []
@@ -601,18 +566,10 @@ def stage_rest(loaded: dict, run_id: str, settings: Settings) -> dict:
     """Clean, dedup, validate, land and report a loaded batch in this task: a micro-batch pays for
     one task start and one set of imports instead of six. Shards are cleaned on every core while
     Great Expectations is imported on a thread. Prints where the time went."""
-    import time
-
     from pipeline.workers import clean_shard, import_in_background, process_pool
 
-    seconds: dict[str, float] = {}
-    mark = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal mark
-        now = time.perf_counter()
-        seconds[name] = now - mark
-        mark = now
+    clock = StageClock()
+    lap = clock.lap
 
     validation_import = import_in_background("pipeline.validate.gx_import")
     import_in_background("pipeline.report.charts")
@@ -634,5 +591,5 @@ def stage_rest(loaded: dict, run_id: str, settings: Settings) -> dict:
     lap("land")
     summary = stage_report(run_id, settings, validated)
     lap("report")
-    print(f"{loaded['to_clean']} documents to clean; seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items()))
+    print(f"{loaded['to_clean']} documents to clean; seconds: {clock}")
     return summary

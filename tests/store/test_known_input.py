@@ -4,8 +4,8 @@ sorted array of the ledger's id prefixes and the ledger itself for the ids found
 from __future__ import annotations
 
 from pipeline.benchmarks.wire_corpus import Doc
-from pipeline.stages import KnownInput
 from pipeline.store.db import read_connection
+from pipeline.store.known_input import KnownInput
 from tests.dedup.factory import story, text
 from tests.dedup.flow import land_batches
 
